@@ -1,0 +1,41 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Dependencies, each justified:
+// - swift-argument-parser: memifctl's command line.
+// - swift-log: control-plane logging (connects, disconnect reasons); never on the data path.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "MemifKit",
+    products: [
+        .library(name: "Memif", targets: ["Memif"]),
+        .executable(name: "memifctl", targets: ["memifctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "CMemifLinux", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "Memif",
+            dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "memifctl",
+            dependencies: [
+                "Memif",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+    ]
+)

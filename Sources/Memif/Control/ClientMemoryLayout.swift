@@ -1,0 +1,48 @@
+/// Where a client puts its rings and buffers (reference section 2.1). Rings sit back to
+/// back from offset 0 of region 0: client-to-server rings first, then server-to-client.
+/// Buffers of global ring `g` (client-to-server `i` is `g = i`, server-to-client `i` is
+/// `g = S + i`), slot `k`, sit at `buffersOffset + (g * N + k) * B` of `bufferRegion`.
+struct ClientMemoryLayout: Equatable {
+    let ringBytes: Int
+    let ringCount: Int
+    let slots: Int
+    let bufferSize: Int
+    let bufferRegion: UInt16
+    let buffersOffset: UInt64
+    let clientToServerRings: Int
+
+    init(configuration c: MemifConfiguration, log2RingSize: UInt8, clientToServer: Int? = nil, serverToClient: Int? = nil) {
+        let s = clientToServer ?? c.clientToServerQueues
+        let m = serverToClient ?? c.serverToClientQueues
+        ringBytes = c.ringLayout.ringBytes(log2RingSize: log2RingSize)
+        ringCount = s + m
+        clientToServerRings = s
+        slots = 1 << Int(log2RingSize)
+        bufferSize = c.bufferSize
+        switch c.regionLayout {
+        case .ringsThenBuffers:
+            bufferRegion = 0
+            buffersOffset = UInt64(ringCount * ringBytes)
+        case .separateBufferRegion:
+            bufferRegion = 1
+            buffersOffset = 0
+        }
+    }
+
+    var bufferBytes: UInt64 { UInt64(ringCount) * UInt64(slots) * UInt64(bufferSize) }
+    /// One past the last buffer byte, as an offset in the buffer region.
+    var bufferRegionEnd: UInt64 { buffersOffset + bufferBytes }
+
+    /// Sizes of region 0, 1, ... as announced in ADD_REGION.
+    var regionSizes: [UInt64] {
+        bufferRegion == 0 ? [bufferRegionEnd] : [UInt64(ringCount * ringBytes), bufferBytes]
+    }
+
+    func globalRing(clientToServer: Bool, index: Int) -> Int {
+        clientToServer ? index : clientToServerRings + index
+    }
+
+    func ringOffset(global g: Int) -> UInt32 { UInt32(g * ringBytes) }
+
+    func bufferOffset(global g: Int) -> UInt64 { buffersOffset + UInt64(g * slots) * UInt64(bufferSize) }
+}

@@ -1,0 +1,103 @@
+/// How one memif interface is set up. The defaults are those every peer agrees on
+/// (reference section 1.3): 1 queue pair, 1024 slots, 2048-byte buffers, Ethernet.
+public struct MemifConfiguration: Sendable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// Listens; maps the client's memory ("master").
+        case server
+        /// Connects; creates and owns all shared memory ("slave").
+        case client
+    }
+
+    /// Where the client puts buffers. `ringsThenBuffers` is DPDK's and VPP's copy-mode
+    /// layout (one region); `separateBufferRegion` is libmemif's (rings in region 0,
+    /// buffers in region 1).
+    public enum RegionLayout: String, Sendable, CaseIterable {
+        case ringsThenBuffers
+        case separateBufferRegion
+    }
+
+    public var role: Role
+    public var socket: MemifSocketName
+    public var id: UInt32
+    public var mode: MemifMode
+    /// Empty means none. At most 23 bytes, as the C peers can hold.
+    public var secret: String
+    /// Sent in HELLO (server) or INIT (client); at most 31 bytes.
+    public var applicationName: String
+    /// Sent in CONNECT (client) or CONNECTED (server); at most 31 bytes.
+    public var interfaceName: String
+    /// Client-to-server queues (the server's receive queues), 1...255.
+    public var clientToServerQueues: Int
+    /// Server-to-client queues (the client's receive queues), 1...255.
+    public var serverToClientQueues: Int
+    /// Ring size as log2, 1...14. A client clamps it to what the server's HELLO allows.
+    public var log2RingSize: UInt8
+    /// Client only: bytes per buffer, 1...65535. The client alone decides it (gotcha G7).
+    public var bufferSize: Int
+    public var regionLayout: RegionLayout
+    public var ringLayout: RingLayout
+    /// Server only: refuse region fds not sealed against shrinking. Only turn this off for a
+    /// peer exporting hugepage files (zero-copy DPDK or VPP), which cannot be sealed.
+    public var requireSealedRegions: Bool
+    /// Client only: first retry delay after a failed or lost connection; doubles up to
+    /// `maximumReconnectDelay`.
+    public var reconnectDelay: Duration
+    public var maximumReconnectDelay: Duration
+    /// Server only: a client that has not completed the handshake by then is dropped.
+    public var handshakeTimeout: Duration
+
+    public init(
+        role: Role, socket: MemifSocketName, id: UInt32 = 0, mode: MemifMode = .ethernet, secret: String = "",
+        applicationName: String = "MemifKit", interfaceName: String = "memif0", queues: Int = 1,
+        log2RingSize: UInt8 = 10, bufferSize: Int = 2048, regionLayout: RegionLayout = .ringsThenBuffers,
+        ringLayout: RingLayout = RingLayout(), requireSealedRegions: Bool = true,
+        reconnectDelay: Duration = .milliseconds(100), maximumReconnectDelay: Duration = .seconds(2),
+        handshakeTimeout: Duration = .seconds(5)
+    ) {
+        self.role = role
+        self.socket = socket
+        self.id = id
+        self.mode = mode
+        self.secret = secret
+        self.applicationName = applicationName
+        self.interfaceName = interfaceName
+        self.clientToServerQueues = queues
+        self.serverToClientQueues = queues
+        self.log2RingSize = log2RingSize
+        self.bufferSize = bufferSize
+        self.regionLayout = regionLayout
+        self.ringLayout = ringLayout
+        self.requireSealedRegions = requireSealedRegions
+        self.reconnectDelay = reconnectDelay
+        self.maximumReconnectDelay = maximumReconnectDelay
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    /// Checks every limit of the protocol and of the peers; the message names the field.
+    public func validate() throws(MemifError) {
+        func fail(_ message: String) -> MemifError { MemifError(.invalidConfiguration, message) }
+        guard (1...255).contains(clientToServerQueues), (1...255).contains(serverToClientQueues) else {
+            throw fail("queue counts must be 1...255, got \(clientToServerQueues)/\(serverToClientQueues)")
+        }
+        guard (1...MemifProtocol.maxLog2RingSize).contains(log2RingSize) else {
+            throw fail("log2 ring size must be 1...\(MemifProtocol.maxLog2RingSize), got \(log2RingSize)")
+        }
+        guard (1...65535).contains(bufferSize) else { throw fail("buffer size must be 1...65535, got \(bufferSize)") }
+        guard secret.utf8.count < MemifProtocol.secretFieldSize else {
+            throw fail("secret is longer than \(MemifProtocol.secretFieldSize - 1) bytes")
+        }
+        guard !secret.utf8.contains(0) else { throw fail("secret contains a NUL byte") }
+        for (field, value) in [("application name", applicationName), ("interface name", interfaceName)] {
+            guard value.utf8.count < MemifProtocol.nameFieldSize else {
+                throw fail("\(field) is longer than \(MemifProtocol.nameFieldSize - 1) bytes")
+            }
+        }
+        guard mode != .puntInject else { throw fail("punt/inject mode is not specified by any peer") }
+        if role == .client {
+            let layout = ClientMemoryLayout(configuration: self, log2RingSize: log2RingSize)
+            guard layout.bufferRegionEnd <= UInt64(UInt32.max) + 1 else {
+                throw fail("buffers need \(layout.bufferRegionEnd) bytes; descriptor offsets reach 4 GiB only")
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import CMemifLinux
+
+/// The transmit side of one queue: hands out free buffers in shared memory to fill, then
+/// publishes the filled ones. Same threading and per-packet rules as ``MemifRxQueue``.
+///
+/// A client owns its buffers and computes their addresses itself. A server fills buffers
+/// the client posted: each posted descriptor is read once and validated, a bad one is
+/// counted and handed back empty; a server never changes a descriptor's region or offset.
+public struct MemifTxQueue: @unchecked Sendable {
+    @usableFromInline let state: UnsafeMutablePointer<QueueState>
+    /// Keeps the mapped memory behind `state` alive while this handle exists.
+    @usableFromInline let owner: AnyObject
+
+    init(state: UnsafeMutablePointer<QueueState>, owner: AnyObject) {
+        self.state = state
+        self.owner = owner
+    }
+
+    @inlinable
+    public var isActive: Bool { state.pointee.isActive }
+
+    public var statistics: MemifQueueStatistics { state.pointee.counters.snapshot() }
+
+    /// Hands out up to `buffers.count` free buffers, each with its ``MemifBuffer/capacity``.
+    /// Nothing is sent until ``publish(_:count:)``; buffers not published stay free.
+    @inlinable
+    public func reserve(into buffers: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
+        let s = state
+        guard s.pointee.isActive, buffers.count > 0 else { return 0 }
+        let ring = s.pointee.ring
+        let out = buffers.baseAddress.unsafelyUnwrapped
+        let start = s.pointee.position
+        if s.pointee.isClient {
+            var used = start &- ring.loadTailAcquire()
+            if used > ring.size { used = ring.size }  // a broken peer's tail: send nothing
+            let n = min(Int(ring.size &- used), buffers.count)
+            let bufferSize = s.pointee.bufferSize
+            for i in 0..<n {
+                let counter = start &+ UInt16(truncatingIfNeeded: i)
+                out[i] = MemifBuffer(
+                    data: s.pointee.ownBuffer(counter), length: 0, capacity: bufferSize, flags: 0, slot: counter)
+            }
+            return n
+        }
+        var posted = ring.loadHeadAcquire() &- start
+        if posted > ring.size { posted = ring.size }
+        var n = 0
+        var bad = 0
+        var counter = start
+        let end = start &+ posted
+        while counter != end && n < buffers.count {
+            let d = ring.descriptor(at: counter)
+            if let pointer = s.pointee.peerBuffer(d) {
+                out[n] = MemifBuffer(data: pointer, length: 0, capacity: d.length, flags: 0, slot: counter)
+                n &+= 1
+            } else {
+                // Unusable buffer: it goes back to the client empty when tail passes it.
+                let index = Int(counter & ring.mask)
+                ring.descriptors[index].length = 0
+                ring.descriptors[index].flags = 0
+                bad &+= 1
+            }
+            counter &+= 1
+        }
+        if bad != 0 { s.pointee.counters.add(packets: 0, bytes: 0, bad: bad) }
+        return n
+    }
+
+    /// Publishes the first `count` reserved buffers, with the ``MemifBuffer/length`` and
+    /// ``MemifBuffer/hasNext`` the caller set. Only whole chains go out: a trailing chain
+    /// whose last segment still has `hasNext` is held back, as is everything from the first
+    /// buffer with a length of 0 or above its capacity. Returns the buffers published.
+    @inlinable
+    @discardableResult
+    public func publish(_ buffers: UnsafeMutableBufferPointer<MemifBuffer>, count: Int) -> Int {
+        let s = state
+        guard s.pointee.isActive else { return 0 }
+        let ring = s.pointee.ring
+        let isClient = s.pointee.isClient
+        let bufs = buffers.baseAddress.unsafelyUnwrapped
+        let n = min(count, buffers.count)
+        var published = 0, packets = 0, bytes = 0, chains = 0
+        var chainBytes = 0, chainSegments = 0
+        var end = s.pointee.position
+        var i = 0
+        while i < n {
+            let b = bufs[i]
+            guard b.length != 0 && b.length <= b.capacity else { break }
+            let flags = b.flags & MemifProtocol.descriptorFlagNext
+            if isClient {
+                ring.setDescriptor(s.pointee.ownDescriptor(b.slot, length: b.length, flags: flags), at: b.slot)
+            } else {
+                let index = Int(b.slot & ring.mask)
+                ring.descriptors[index].length = b.length
+                ring.descriptors[index].flags = flags
+            }
+            chainBytes &+= Int(b.length)
+            chainSegments &+= 1
+            i &+= 1
+            if flags == 0 {
+                end = b.slot &+ 1
+                published = i
+                packets &+= 1
+                bytes &+= chainBytes
+                if chainSegments > 1 { chains &+= 1 }
+                chainBytes = 0
+                chainSegments = 0
+            }
+        }
+        guard published != 0 else { return 0 }
+        s.pointee.position = end
+        if isClient { ring.storeHeadRelease(end) } else { ring.storeTailRelease(end) }
+        s.pointee.signalPeerIfWanted()
+        s.pointee.counters.add(packets: packets, bytes: bytes, chains: chains)
+        return published
+    }
+
+    /// Counts packets the application could not send (no free buffer), for the statistics.
+    @inlinable
+    public func recordDrops(_ n: Int) {
+        state.pointee.counters.add(packets: 0, bytes: 0, drops: n)
+    }
+
+    /// Copies one packet into reserved buffers starting at `first`, chaining across as many
+    /// as it needs and setting lengths and ``MemifBuffer/hasNext``. Returns the number of
+    /// buffers used, or 0 (nothing changed) when `packet` does not fit in `first..<end`.
+    @inlinable
+    public static func copy(
+        _ packet: UnsafeRawBufferPointer, into buffers: UnsafeMutableBufferPointer<MemifBuffer>,
+        from first: Int, to end: Int
+    ) -> Int {
+        var remaining = packet.count
+        guard remaining > 0 else { return 0 }
+        var room = 0
+        var i = first
+        while i < end && room < remaining {
+            room &+= Int(buffers[i].capacity)
+            i &+= 1
+        }
+        guard room >= remaining else { return 0 }
+        var source = packet.baseAddress.unsafelyUnwrapped
+        i = first
+        while remaining > 0 {
+            let chunk = min(remaining, Int(buffers[i].capacity))
+            buffers[i].data.copyMemory(from: source, byteCount: chunk)
+            buffers[i].length = UInt32(truncatingIfNeeded: chunk)
+            remaining &-= chunk
+            source += chunk
+            buffers[i].hasNext = remaining > 0
+            i &+= 1
+        }
+        return i &- first
+    }
+}
+
+extension MemifTxQueue {
+    /// Copies one received packet (the chain of views `segments`) into reserved buffers
+    /// starting at `first`, re-chaining it to the transmit buffers' capacities. Returns the
+    /// buffers used, or 0 (nothing changed) when it does not fit in `first..<end`.
+    @inlinable
+    public static func copy(
+        segments: UnsafeMutableBufferPointer<MemifBuffer>, into buffers: UnsafeMutableBufferPointer<MemifBuffer>,
+        from first: Int, to end: Int
+    ) -> Int {
+        var total = 0
+        for s in segments { total &+= Int(s.length) }
+        guard total > 0 else { return 0 }
+        var room = 0
+        var last = first
+        while last < end && room < total {
+            room &+= Int(buffers[last].capacity)
+            last &+= 1
+        }
+        guard room >= total else { return 0 }
+        var out = first
+        var written = 0
+        for s in segments {
+            var source = UnsafeRawPointer(s.data)
+            var left = Int(s.length)
+            while left > 0 {
+                let chunk = min(left, Int(buffers[out].capacity) &- written)
+                (buffers[out].data + written).copyMemory(from: source, byteCount: chunk)
+                written &+= chunk
+                source += chunk
+                left &-= chunk
+                if written == Int(buffers[out].capacity) && (left > 0 || out &+ 1 < last) {
+                    buffers[out].length = UInt32(truncatingIfNeeded: written)
+                    buffers[out].hasNext = true
+                    out &+= 1
+                    written = 0
+                }
+            }
+        }
+        buffers[out].length = UInt32(truncatingIfNeeded: written)
+        buffers[out].hasNext = false
+        return out &- first &+ 1
+    }
+}

@@ -1,0 +1,96 @@
+import CMemifLinux
+
+/// A region as the data path sees it: where it is mapped and how many bytes it has.
+@usableFromInline
+struct RegionSpan {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let size: UInt64
+}
+
+/// Everything one queue's data path touches, in one heap block owned by its
+/// ``MemifConnection``. The queue handles only carry a pointer to it, so bursts touch no
+/// class, no array and no reference count, and need no exclusivity checks.
+///
+/// Thread rule: one thread at a time drives a queue; ``counters`` and ``active`` are the
+/// only fields other threads read, through relaxed atomics.
+@usableFromInline
+struct QueueState {
+    @usableFromInline var ring: Ring
+    /// True on the client, which owns the buffers; false on the server.
+    @usableFromInline let isClient: Bool
+    /// Server: every region the client registered, indexed by descriptor `region`.
+    @usableFromInline let regions: UnsafePointer<RegionSpan>
+    @usableFromInline let regionCount: UInt16
+    /// Client: this ring's buffers. Slot `k` (masked) is at `ownBuffers + k * bufferSize`,
+    /// which is offset `ownOffset + k * bufferSize` of region `ownRegion`. The client uses
+    /// these, never the descriptor contents a peer could have rewritten.
+    @usableFromInline let ownBuffers: UnsafeMutableRawPointer
+    @usableFromInline let ownRegion: UInt16
+    @usableFromInline let ownOffset: UInt32
+    @usableFromInline let bufferSize: UInt32
+    /// Receive: first slot not yet given back. Transmit: our producer index.
+    @usableFromInline var position: UInt16
+    /// Receive: slots handed out by receive() and not yet released.
+    @usableFromInline var taken: UInt16
+    /// Client receive: our `head`, the end of the buffers posted to the server.
+    @usableFromInline var refillHead: UInt16
+    @usableFromInline let eventFD: Int32
+    @usableFromInline let counters: UnsafeMutablePointer<QueueCounters>
+    /// 1 while connected; the event loop clears it on disconnect.
+    @usableFromInline let active: UnsafeMutablePointer<UInt32>
+
+    init(
+        ring: Ring, isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16,
+        ownBuffers: UnsafeMutableRawPointer, ownRegion: UInt16, ownOffset: UInt32, bufferSize: UInt32,
+        eventFD: Int32, counters: UnsafeMutablePointer<QueueCounters>, active: UnsafeMutablePointer<UInt32>
+    ) {
+        self.ring = ring
+        self.isClient = isClient
+        self.regions = regions
+        self.regionCount = regionCount
+        self.ownBuffers = ownBuffers
+        self.ownRegion = ownRegion
+        self.ownOffset = ownOffset
+        self.bufferSize = bufferSize
+        self.position = 0
+        self.taken = 0
+        self.refillHead = 0
+        self.eventFD = eventFD
+        self.counters = counters
+        self.active = active
+    }
+
+    @inlinable @inline(__always)
+    var isActive: Bool { cmemif_load_relaxed_u32(active) != 0 }
+
+    /// Client only: where the buffer of slot `counter` lives.
+    @inlinable @inline(__always)
+    func ownBuffer(_ counter: UInt16) -> UnsafeMutableRawPointer {
+        ownBuffers + Int(counter & ring.mask) &* Int(bufferSize)
+    }
+
+    @inlinable @inline(__always)
+    func ownDescriptor(_ counter: UInt16, length: UInt32, flags: UInt16) -> cmemif_desc_t {
+        cmemif_desc_t(
+            flags: flags, region: ownRegion, length: length,
+            offset: ownOffset &+ UInt32(counter & ring.mask) &* bufferSize, metadata: 0)
+    }
+
+    /// Server only: the validated location of a peer descriptor's buffer, or nil when its
+    /// region, bounds or length are wrong. Bounds use 64-bit arithmetic.
+    @inlinable @inline(__always)
+    func peerBuffer(_ d: cmemif_desc_t) -> UnsafeMutableRawPointer? {
+        guard d.region < regionCount, d.length != 0 else { return nil }
+        let span = regions[Int(d.region)]
+        guard UInt64(d.offset) &+ UInt64(d.length) <= span.size else { return nil }
+        return span.base + Int(d.offset)
+    }
+
+    /// Wakes the peer after a publish, unless it polls (MASK_INT set on the ring).
+    @inlinable @inline(__always)
+    func signalPeerIfWanted() {
+        if ring.loadFlags() & MemifProtocol.ringFlagMaskInterrupt == 0 {
+            cmemif_eventfd_signal(eventFD)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Memif
+
+struct Reflect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send every packet back, MAC addresses swapped.")
+    @OptionGroup var options: InterfaceOptions
+
+    func run() throws {
+        try TrafficRunner(options: options, action: .reflect).run()
+    }
+}
+
+struct Sink: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Count packets, reading each one's first cache line.")
+    @OptionGroup var options: InterfaceOptions
+
+    func run() throws {
+        try TrafficRunner(options: options, action: .sink).run()
+    }
+}
+
+struct Source: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send frames of one size at full speed.")
+    @OptionGroup var options: InterfaceOptions
+
+    @Option(help: "Frame size in bytes (chained when larger than a buffer).")
+    var size: Int = 64
+
+    @Option(help: "Stop after this many packets (0: no limit).")
+    var count: UInt64 = 0
+
+    func validate() throws {
+        guard (42...65535).contains(size) else { throw ValidationError("--size must be 42...65535 bytes") }
+    }
+
+    func run() throws {
+        try TrafficRunner(options: options, action: .source(size: size, count: count)).run()
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Memif
+
+/// The options every traffic subcommand shares: which memif, which side, which sizes.
+struct InterfaceOptions: ParsableArguments {
+    @Option(help: "server (listen) or client (connect).")
+    var role: MemifConfiguration.Role = .server
+
+    @Option(help: "Socket: a path, or @name / abstract:name for an abstract socket.")
+    var socket: String = "/run/memif.sock"
+
+    @Option(help: "Interface id.")
+    var id: UInt32 = 0
+
+    @Option(help: "ethernet or ip.")
+    var mode: MemifMode = .ethernet
+
+    @Option(help: "Shared secret (at most 23 bytes).")
+    var secret: String = ""
+
+    @Option(help: "Queues per direction (1-255).")
+    var queues: Int = 1
+
+    @Option(help: "Ring size as log2 (1-14).")
+    var ringSize: UInt8 = 10
+
+    @Option(help: "Buffer size in bytes (client; 1-65535).")
+    var bufferSize: Int = 2048
+
+    @Option(help: "Seconds to run; 0 runs until interrupted.")
+    var duration: Double = 0
+
+    @Option(help: "CPU to pin the data-path thread to.")
+    var cpu: Int?
+
+    @Flag(help: "Wait on the queues' eventfds instead of busy polling.")
+    var interrupt = false
+
+    func configuration() throws -> MemifConfiguration {
+        var c = MemifConfiguration(
+            role: role, socket: try MemifSocketName(socket), id: id, mode: mode, secret: secret,
+            applicationName: "memifctl", interfaceName: "memifctl", queues: queues, log2RingSize: ringSize,
+            bufferSize: bufferSize)
+        try c.validate()
+        c.applicationName = "memifctl"
+        return c
+    }
+}
+
+extension MemifConfiguration.Role: ExpressibleByArgument {}
+
+extension MemifMode: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "ethernet", "eth": self = .ethernet
+        case "ip": self = .ip
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Memif
+
+/// The frame `memifctl source` sends: Ethernet + IPv4 + UDP (discard port 9) with a
+/// counting payload, like testpmd's txonly. In IP mode the Ethernet header is left out.
+enum TestFrame {
+    static let destinationMAC: [UInt8] = [0x02, 0, 0, 0, 0, 0x02]
+    static let sourceMAC: [UInt8] = [0x02, 0, 0, 0, 0, 0x01]
+
+    static func make(size: Int, mode: MemifMode) -> [UInt8] {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(size)
+        if mode == .ethernet {
+            frame += destinationMAC + sourceMAC + [0x08, 0x00]
+        }
+        let ipLength = size - frame.count
+        var ip: [UInt8] = [
+            0x45, 0, UInt8(ipLength >> 8), UInt8(ipLength & 0xff), 0, 0, 0x40, 0, 64, 17, 0, 0,
+            198, 18, 0, 1, 198, 18, 0, 2,
+        ]
+        let checksum = internetChecksum(ip)
+        ip[10] = UInt8(checksum >> 8)
+        ip[11] = UInt8(checksum & 0xff)
+        let udpLength = ipLength - 20
+        frame += ip + [0, 9, 0, 9, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0]
+        while frame.count < size { frame.append(UInt8(truncatingIfNeeded: frame.count)) }
+        return frame
+    }
+
+    static func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
+        var sum: UInt32 = 0
+        for i in stride(from: 0, to: bytes.count, by: 2) {
+            sum += UInt32(bytes[i]) << 8 | UInt32(i + 1 < bytes.count ? bytes[i + 1] : 0)
+        }
+        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+        return ~UInt16(sum)
+    }
+}

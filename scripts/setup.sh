@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages MemifKit needs to build, test and run its demo. Idempotent:
+# packages already present are skipped, so a warm machine pays only the dpkg query.
+#   dpdk-dev  dpdk-testpmd, the DPDK net_memif peer the interop tests run against
+#   iproute2  ss, to check the socket addresses we bind
+set -euo pipefail
+packages=(dpdk-dev iproute2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "setup: swift 6.2+ must be on PATH" >&2; exit 1; }
