@@ -79,9 +79,8 @@ final class ClientDriver {
         self.channel = nil
         handshake = nil
         if let connection {
-            connection.deactivate()
             self.connection = nil
-            interface.disconnected(reason: reason)
+            interface.disconnected(connection, reason: reason)
         } else {
             interface.handshakeFailed(reason: reason)
         }

@@ -143,13 +143,16 @@ public final class MemifInterface: @unchecked Sendable {
         handler?(connection)
     }
 
-    func disconnected(reason: String) {
+    /// Records why, then marks `connection` inactive (so a thread that sees it go down
+    /// also sees the reason), then tells the application.
+    func disconnected(_ connection: MemifConnection, reason: String) {
         logger.info("disconnected", metadata: ["reason": "\(reason)"])
         let handler = status.withLock { s in
             s.connection = nil
             s.lastDisconnectReason = reason
             return s.onDisconnected
         }
+        connection.deactivate()
         handler?(reason)
     }
 

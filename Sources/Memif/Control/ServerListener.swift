@@ -156,9 +156,8 @@ final class ServerChannel {
         if let timer { loop.cancel(timer) }
         listener.closed(self, claimedID: claimedID)
         if let connection {
-            connection.deactivate()
             self.connection = nil
-            interface?.disconnected(reason: reason)
+            if let interface { interface.disconnected(connection, reason: reason) } else { connection.deactivate() }
         } else if claimedID != nil {
             interface?.handshakeFailed(reason: reason)
         }
