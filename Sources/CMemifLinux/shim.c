@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -201,3 +202,5 @@ int cmemif_pin_current_thread(int cpu) {
     CPU_SET(cpu, &set);
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
+
+void cmemif_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

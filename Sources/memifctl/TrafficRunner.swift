@@ -22,8 +22,15 @@ struct TrafficRunner {
     static let burstSize = 256
 
     func run() throws {
+        cmemif_line_buffer_stdout()  // rates appear as they happen, also in a pipe or file
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        // A parent may have left them blocked (the mask survives exec); we want them.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        sigaddset(&wanted, SIGINT)
+        sigaddset(&wanted, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         if let cpu = options.cpu {
             let rc = cmemif_pin_current_thread(Int32(cpu))
             guard rc == 0 else { throw MemifError(.invalidConfiguration, "cannot pin to CPU \(cpu): errno \(rc)") }
@@ -98,8 +105,8 @@ struct TrafficRunner {
                     if stopRequested.load(ordering: .relaxed) || Clock.seconds() >= end { break }
                     meter.tick()
                 }
-                if moved == 0 && options.interrupt && !rxQueues.isEmpty {
-                    _ = rxQueues[0].waitForSignal(timeoutMilliseconds: 100)
+                if moved == 0 && options.interrupt {
+                    _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
                 }
             }
         }

@@ -115,6 +115,10 @@ int cmemif_epoll_del(int epfd, int fd);
 /// Waits; fills `fds` and `events` with up to `max` ready fds. Returns the count or -1.
 int cmemif_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_ms);
 
+// ---- stdio ----
+/// Makes stdout line-buffered, so a tool's per-second lines reach a pipe or file at once.
+void cmemif_line_buffer_stdout(void);
+
 // ---- threads ----
 /// Pins the calling thread to one CPU. Returns 0 or an errno value.
 int cmemif_pin_current_thread(int cpu);

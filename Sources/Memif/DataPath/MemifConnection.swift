@@ -1,6 +1,10 @@
 import CMemifLinux
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One established memif connection: the mapped regions, the rings, and a receive and a
 /// transmit queue handle per ring. Created by the event loop when the handshake
 /// completes; handed to the application, which drives its queues on its own threads.
@@ -123,6 +127,15 @@ public final class MemifConnection: @unchecked Sendable {
     public func transmitQueue(_ index: Int) -> MemifTxQueue {
         precondition(index >= 0 && index < transmitCount, "transmit queue \(index) does not exist")
         return MemifTxQueue(state: states + receiveCount + index, owner: self)
+    }
+
+    /// In interrupt mode: blocks until the peer signals any receive queue, or the timeout
+    /// (-1: none) passes, and resets the signals. Returns false on timeout.
+    public func waitForReceiveSignal(timeoutMilliseconds: Int32) -> Bool {
+        var fds = (0..<receiveCount).map { pollfd(fd: states[$0].eventFD, events: Int16(POLLIN), revents: 0) }
+        guard poll(&fds, nfds_t(fds.count), timeoutMilliseconds) > 0 else { return false }
+        for p in fds where p.revents & Int16(POLLIN) != 0 { _ = cmemif_eventfd_wait(p.fd, 0) }
+        return true
     }
 
     /// Sizes of the regions in use, in index order.

@@ -1,0 +1,136 @@
+import Foundation
+import Memif
+import Testing
+
+/// Our library in this process against `memifctl` in another: shared memory, fds and
+/// eventfds really cross a process boundary, and a peer can die with SIGKILL.
+@Suite(.serialized) struct TwoProcessTests {
+    static func memifctl(_ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(TestPaths.memifctl, arguments)
+    }
+
+    static func client(_ socket: String, mode: MemifMode = .ethernet, queues: Int = 1, bufferSize: Int = 2048)
+        throws -> (MemifEventLoop, MemifInterface)
+    {
+        let loop = try MemifEventLoop()
+        var c = MemifConfiguration(
+            role: .client, socket: try MemifSocketName(socket), mode: mode, queues: queues, bufferSize: bufferSize)
+        c.reconnectDelay = .milliseconds(20)
+        c.maximumReconnectDelay = .milliseconds(200)
+        let memif = try MemifInterface(c, eventLoop: loop)
+        try memif.start()
+        return (loop, memif)
+    }
+
+    /// Sends frames over every queue and expects each back MAC-swapped, byte for byte.
+    static func expectReflected(_ connection: MemifConnection, sizes: [Int], count: Int) {
+        for q in 0..<connection.transmitQueueCount {
+            let frames = (0..<count).map {
+                TestTraffic.frame(sequence: UInt32(q * 100_000 + $0), size: sizes[$0 % sizes.count])
+            }
+            let back = exchange(frames, from: connection.transmitQueue(q), to: connection.receiveQueue(q))
+            let expected = frames.map(TestTraffic.swapped)
+            let firstBad = zip(back, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            #expect(back.count == count && firstBad == nil, "queue \(q): \(back.count) of \(count) back, first mismatch at \(String(describing: firstBad))")
+        }
+    }
+
+    @Test(arguments: [MemifMode.ethernet, .ip], [false, true])
+    func memifctlServerReflectsEveryByte(mode: MemifMode, interrupt: Bool) throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        var args = ["reflect", "--role", "server", "--socket", socket, "--queues", "4", "--mode", mode == .ip ? "ip" : "ethernet"]
+        if interrupt { args.append("--interrupt") }
+        let server = try Self.memifctl(args)
+        #expect(server.waitForOutput("waiting for a peer", timeout: 10))
+        let (loop, memif) = try Self.client(socket, mode: mode, queues: 4, bufferSize: 512)
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(server.output)")
+        if interrupt { (0..<4).forEach { connection.receiveQueue($0).setInterruptMode(true) } }
+        Self.expectReflected(connection, sizes: [64, 512, 513, 1500, 9000], count: 300)
+        server.stop(signal: SIGINT)
+        #expect(server.output.contains("total rx-packets=1200"), "\(server.output)")
+    }
+
+    @Test func ourServerAgainstAMemifctlClient() throws {
+        let socket = FileManager.default.temporaryDirectory.appendingPathComponent(TestPaths.uniqueName("memifkit-2p")).path
+        let loop = try MemifEventLoop()
+        let memif = try MemifInterface(
+            MemifConfiguration(role: .server, socket: try MemifSocketName(socket), queues: 2), eventLoop: loop)
+        try memif.start()
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        let client = try Self.memifctl(["reflect", "--role", "client", "--socket", socket, "--queues", "2", "--buffer-size", "1024"])
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(client.output)")
+        #expect(connection.peerApplicationName == "memifctl")
+        Self.expectReflected(connection, sizes: [60, 1024, 1025, 4000], count: 300)
+        client.stop(signal: SIGINT)
+        #expect(Resources.eventually { !connection.isConnected })
+        #expect(memif.lastDisconnectReason == "Device closed")
+    }
+
+    @Test func clientSurvivesAKilledServerAndReconnects() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        var server = try Self.memifctl(["reflect", "--role", "server", "--socket", socket])
+        let (loop, memif) = try Self.client(socket)
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        var connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(server.output)")
+        Self.expectReflected(connection, sizes: [100], count: 100)
+        server.stop(signal: SIGKILL)  // no DISCONNECT: only EOF tells us
+        #expect(Resources.eventually { !connection.isConnected })
+        #expect(memif.lastDisconnectReason == "connection closed by peer")
+        usleep(300_000)  // the client is retrying against nothing
+        server = try Self.memifctl(["reflect", "--role", "server", "--socket", socket])
+        connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(server.output)")
+        #expect(memif.connectionCount == 2)
+        Self.expectReflected(connection, sizes: [100, 2000], count: 100)
+    }
+
+    @Test func memifctlSourceReachesOurSinkWithValidFrames() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        let loop = try MemifEventLoop()
+        let memif = try MemifInterface(
+            MemifConfiguration(role: .server, socket: try MemifSocketName(socket)), eventLoop: loop)
+        try memif.start()
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        let source = try Self.memifctl(["source", "--role", "client", "--socket", socket, "--size", "1500", "--count", "5000", "--buffer-size", "512"])
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(source.output)")
+        let burst = MemifBurst(capacity: 256)
+        let frames = TestTraffic.receive(5000, from: connection.receiveQueue(0), burst: burst, deadline: Date().addingTimeInterval(20))
+        #expect(frames.count == 5000)
+        #expect(frames.allSatisfy { $0.count == 1500 && $0[12] == 0x08 && $0[13] == 0x00 && $0[14] == 0x45 })
+        #expect(Set(frames.map { $0 }).count == 1, "every frame is the same template")
+    }
+
+    @Test func inspectPrintsWhatTheServerAdvertises() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        let loop = try MemifEventLoop()
+        var c = MemifConfiguration(role: .server, socket: try MemifSocketName(socket), id: 3, secret: "pw")
+        c.applicationName = "inspect-me"
+        let memif = try MemifInterface(c, eventLoop: loop)
+        try memif.start()
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        let ok = try Self.memifctl(["inspect", socket, "--id", "3", "--secret", "pw"])
+        #expect(ok.waitForExit(timeout: 10))
+        #expect(ok.output.contains("inspect-me"))
+        #expect(ok.output.contains("max log2 ring:     14"))
+        #expect(ok.output.contains("accepted"), "\(ok.output)")
+        let refused = try Self.memifctl(["inspect", socket, "--id", "3"])
+        #expect(refused.waitForExit(timeout: 10))
+        #expect(refused.output.contains("refused: Secret required"), "\(refused.output)")
+        #expect(memif.connection == nil)
+    }
+}
