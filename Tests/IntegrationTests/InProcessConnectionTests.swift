@@ -256,3 +256,55 @@ extension Thread {
 final class ResultBox: @unchecked Sendable {
     var value = false
 }
+
+@Suite(.serialized) struct ControlPlaneEdgeTests {
+    @Test func clientGivesUpOnASilentServerAndRetries() throws {
+        // Something listens but never sends HELLO.
+        let name = "@" + TestPaths.uniqueName("memifkit-silent")
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8.dropFirst())
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            p[0] = 0
+            for (i, b) in bytes.enumerated() { p[i + 1] = b }
+        }
+        let length = socklen_t(2 + 1 + bytes.count)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        #expect(rc == 0)
+        #expect(listen(fd, 8) == 0)
+        var (_, c) = try Endpoints.configurations(socket: name)
+        c.handshakeTimeout = .milliseconds(200)
+        let loop = try MemifEventLoop()
+        defer { loop.shutdown() }
+        let memif = try MemifInterface(c, eventLoop: loop)
+        try memif.start()
+        defer { memif.stop() }
+        #expect(Resources.eventually { memif.lastDisconnectReason == "Handshake timeout" })
+        // It keeps retrying: a second connection attempt reaches the listener's queue.
+        var accepted = 0
+        #expect(Resources.eventually {
+            let a = accept(fd, nil, nil)
+            if a >= 0 {
+                accepted += 1
+                close(a)
+            }
+            return accepted >= 2
+        })
+    }
+
+    @Test func stopAfterShutdownReturns() throws {
+        let (s, c) = try Endpoints.configurations(socket: "@" + TestPaths.uniqueName("memifkit"))
+        let loop = try MemifEventLoop()
+        let server = try MemifInterface(s, eventLoop: loop)
+        let client = try MemifInterface(c, eventLoop: loop)
+        try server.start()
+        try client.start()
+        #expect(client.waitForConnection(timeout: .seconds(5)) != nil)
+        loop.shutdown()
+        client.stop()
+        server.stop()
+        #expect(client.connection == nil || client.connection?.isConnected == false)
+    }
+}

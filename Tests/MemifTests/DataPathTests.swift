@@ -255,3 +255,27 @@ import Testing
         #expect(pair.client.receiveQueue(0).receive(into: burst.buffers) == 0)
     }
 }
+
+@Suite struct ProtocolLimitTests {
+    @Test func largestRingAndBufferCarryA65535ByteSegment() throws {
+        let c = LoopbackPair.configuration(log2RingSize: 14, bufferSize: 65535)
+        let pair = try LoopbackPair(configuration: c)
+        let burst = MemifBurst(capacity: 8)
+        let frames = [Frames.make(1, size: 65535), Frames.make(2, size: 70000)]
+        #expect(pair.client.transmitQueue(0).reserve(into: burst.buffers) == 8)
+        #expect(Frames.send(frames, pair.client.transmitQueue(0), burst) == 2)
+        #expect(Frames.receive(pair.server.receiveQueue(0), burst) == frames)
+        #expect(pair.server.receiveQueue(0).statistics.chains == 1)
+    }
+
+    @Test func aRingOfTwoSlotsWorks() throws {
+        let c = LoopbackPair.configuration(log2RingSize: 1, bufferSize: 64)
+        let pair = try LoopbackPair(configuration: c)
+        let burst = MemifBurst(capacity: 8)
+        for i in 0..<100 {
+            let f = [Frames.make(i, size: 100)]  // two segments: the whole ring
+            #expect(Frames.send(f, pair.server.transmitQueue(0), burst) == 1)
+            #expect(Frames.receive(pair.client.receiveQueue(0), burst) == f)
+        }
+    }
+}

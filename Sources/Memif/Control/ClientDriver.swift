@@ -7,6 +7,7 @@ final class ClientDriver {
     private var handshake: ClientHandshake?
     private var connection: MemifConnection?
     private var retryTimer: UInt64?
+    private var handshakeTimer: UInt64?
     private var delay: Duration
     private var stopped = false
 
@@ -40,6 +41,11 @@ final class ClientDriver {
         self.channel = channel
         self.handshake = ClientHandshake(configuration: interface.configuration)
         channel.start()
+        // A server that accepts but never answers must not hold us forever.
+        handshakeTimer = loop.schedule(after: interface.configuration.handshakeTimeout) { [weak self] in
+            guard let self, self.channel === channel, self.connection == nil else { return }
+            self.teardown(reason: DisconnectReason.handshakeTimeout, notifyPeer: true, retry: true)
+        }
     }
 
     private func handle(_ event: ControlChannel.Event) {
@@ -63,6 +69,7 @@ final class ClientDriver {
             case .refuse(let reason):
                 teardown(reason: reason, notifyPeer: true, retry: true)
             case .established(let connection):
+                if let handshakeTimer { loop.cancel(handshakeTimer) }
                 self.connection = connection
                 self.handshake = nil
                 delay = interface.configuration.reconnectDelay
@@ -75,6 +82,8 @@ final class ClientDriver {
 
     private func teardown(reason: String, notifyPeer: Bool, retry: Bool) {
         guard let channel else { return }
+        if let handshakeTimer { loop.cancel(handshakeTimer) }
+        handshakeTimer = nil
         channel.close(sending: notifyPeer ? reason : nil)
         self.channel = nil
         handshake = nil

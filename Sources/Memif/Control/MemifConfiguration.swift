@@ -43,7 +43,8 @@ public struct MemifConfiguration: Sendable {
     /// `maximumReconnectDelay`.
     public var reconnectDelay: Duration
     public var maximumReconnectDelay: Duration
-    /// Server only: a client that has not completed the handshake by then is dropped.
+    /// A peer that has not completed the handshake by then is dropped (the client then
+    /// retries).
     public var handshakeTimeout: Duration
 
     public init(

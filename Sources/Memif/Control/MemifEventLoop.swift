@@ -20,6 +20,8 @@ public final class MemifEventLoop: @unchecked Sendable {
     /// Work handed in from other threads, run on the loop thread.
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let stopping = Atomic<Bool>(false)
+    /// Set when the loop thread has returned; from then on callers run queued work themselves.
+    private let terminated = Atomic<Bool>(false)
     private let loopThreadID = Atomic<UInt>(0)
     // Loop-thread-only state:
     private var handlers: [Int32: Handler] = [:]
@@ -85,7 +87,10 @@ public final class MemifEventLoop: @unchecked Sendable {
             result.withLock { $0 = work() }
             cmemif_eventfd_signal(done)
         }
-        while cmemif_eventfd_wait(done, 100) <= 0 {}
+        while cmemif_eventfd_wait(done, 100) <= 0 {
+            // After shutdown no thread serves the inbox: run it here (the loop thread is gone).
+            if terminated.load(ordering: .acquiring) { runInbox() }
+        }
         return result.withLock { $0! }
     }
 
@@ -145,6 +150,7 @@ public final class MemifEventLoop: @unchecked Sendable {
             unregister(fd)
         }
         timers = []
+        terminated.store(true, ordering: .releasing)
     }
 
     private func runInbox() {
