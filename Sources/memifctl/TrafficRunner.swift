@@ -21,6 +21,15 @@ struct TrafficRunner {
     let action: Action
     static let burstSize = 256
 
+    /// Prefix of every line, so two instances sharing a terminal stay readable.
+    var label: String {
+        switch action {
+        case .reflect: "\(options.role) reflect"
+        case .sink: "\(options.role) sink"
+        case .source: "\(options.role) source"
+        }
+    }
+
     func run() throws {
         cmemif_line_buffer_stdout()  // rates appear as they happen, also in a pipe or file
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
@@ -41,22 +50,22 @@ struct TrafficRunner {
         let memif = try MemifInterface(configuration, eventLoop: loop)
         try memif.start()
         defer { memif.stop() }
-        print("\(options.role) on \(configuration.socket) id \(configuration.id): waiting for a peer")
+        print("\(label): \(configuration.socket) id \(configuration.id), waiting for a peer")
         let start = Clock.seconds()
         let end = options.duration > 0 ? start + options.duration : Double.infinity
         var totals = Totals()
         while !stopRequested.load(ordering: .relaxed) && Clock.seconds() < end {
             guard let connection = memif.waitForConnection(timeout: .milliseconds(100)) else { continue }
             print(
-                "connected: peer \"\(connection.peerApplicationName)\" interface \"\(connection.peerInterfaceName)\","
+                "\(label): connected to peer \"\(connection.peerApplicationName)\" interface \"\(connection.peerInterfaceName)\","
                     + " \(connection.receiveQueueCount) rx / \(connection.transmitQueueCount) tx queues")
             drive(connection, until: end, totals: &totals)
             if !connection.isConnected {
-                print("disconnected: \(memif.lastDisconnectReason ?? "unknown reason")")
+                print("\(label): disconnected: \(memif.lastDisconnectReason ?? "unknown reason")")
             }
         }
         print(
-            "total rx-packets=\(totals.rx.packets) rx-bytes=\(totals.rx.bytes) tx-packets=\(totals.tx.packets)"
+            "\(label): total rx-packets=\(totals.rx.packets) rx-bytes=\(totals.rx.bytes) tx-packets=\(totals.tx.packets)"
                 + " tx-bytes=\(totals.tx.bytes) rx-drops=\(totals.rx.drops) tx-drops=\(totals.tx.drops)"
                 + " bad-descriptors=\(totals.rx.badDescriptors + totals.tx.badDescriptors) chains=\(totals.rx.chains)")
     }
@@ -78,7 +87,7 @@ struct TrafficRunner {
             frame = TestFrame.make(size: size, mode: connection.mode)
             if count > 0 { limit = count }
         }
-        var meter = RateMeter(rx: rxQueues, tx: txQueues)
+        var meter = RateMeter(label: label, rx: rxQueues, tx: txQueues)
         var sent: UInt64 = 0
         var iterations = 0
         frame.withUnsafeBytes { template in
@@ -201,13 +210,15 @@ enum Clock {
 
 /// Prints receive and transmit rates once a second from the queues' counters.
 struct RateMeter {
+    let label: String
     let rx: [MemifRxQueue]
     let tx: [MemifTxQueue]
     var last = Clock.seconds()
     var lastRx = MemifQueueStatistics()
     var lastTx = MemifQueueStatistics()
 
-    init(rx: [MemifRxQueue], tx: [MemifTxQueue]) {
+    init(label: String, rx: [MemifRxQueue], tx: [MemifTxQueue]) {
+        self.label = label
         self.rx = rx
         self.tx = tx
     }
@@ -224,7 +235,7 @@ struct RateMeter {
             let bits = Double(now.bytes - before.bytes) * 8 / elapsed
             return "\(format(pps / 1e6)) Mpps \(format(bits / 1e9)) Gbit/s"
         }
-        print("rx \(rate(r, lastRx)) | tx \(rate(t, lastTx))")
+        print("\(label): rx \(rate(r, lastRx)) | tx \(rate(t, lastTx))")
         last = now
         lastRx = r
         lastTx = t
