@@ -17,6 +17,13 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = handle
         // Kept open so a program that reads stdin (testpmd) does not see EOF and exit.
         process.standardInput = input
+        // posix_spawn passes on the calling thread's signal mask, and test threads block
+        // SIGTERM and SIGINT: the child would ignore stop()'s signal. Spawn with none blocked.
+        var none = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         try process.run()
     }
 

@@ -8,13 +8,16 @@ enum Resources {
 
     /// Mappings of memif regions (memfds are named "memif region N").
     static func regionMappings() -> Int {
-        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
-        return maps.split(separator: "\n").filter { $0.contains("memif region") }.count
+        procFile("/proc/self/maps").split(separator: "\n").filter { $0.contains("memif region") }.count
     }
 
-    static func allMappings() -> Int {
-        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
-        return maps.split(separator: "\n").count
+    static func allMappings() -> Int { procFile("/proc/self/maps").split(separator: "\n").count }
+
+    /// A /proc file read to its end (String(contentsOfFile:) stops after the first page).
+    static func procFile(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
     }
 
     /// Polls `condition` every 10 ms until it holds or `timeout` seconds pass.
