@@ -195,18 +195,25 @@ import Testing
         #expect((0..<4).allSatisfy { down.descriptor(at: UInt16($0)).length == 128 })
     }
 
-    @Test func serverHandsBackUnusablePostedBuffersEmpty() throws {
+    @Test func serverHandsBackUnusablePostedBuffersEmptyAndCountsThemOnce() throws {
         let c = LoopbackPair.configuration(log2RingSize: 2, bufferSize: 128)
         let pair = try LoopbackPair(configuration: c)
         let ring = pair.serverToClientRing(0, c)
-        var d = ring.descriptor(at: 1)
+        var d = ring.descriptor(at: 0)
         d.offset = UInt32(pair.memory.regions[0].size)  // a posted buffer outside the region
-        ring.setDescriptor(d, at: 1)
+        ring.setDescriptor(d, at: 0)
         let tx = pair.server.transmitQueue(0)
         let burst = MemifBurst(capacity: 8)
         #expect(tx.reserve(into: burst.buffers) == 3)
+        #expect(ring.descriptor(at: 0).length == 0)
+        #expect(ring.loadTailAcquire() == 1, "the bad buffer goes straight back")
+        #expect(tx.reserve(into: burst.buffers) == 3)
         #expect(tx.statistics.badDescriptors == 1)
-        #expect(ring.descriptor(at: 1).length == 0)
+        // The client skips the empty slot it gets back and re-posts it.
+        let rx = pair.client.receiveQueue(0)
+        #expect(rx.receive(into: burst.buffers) == 0)
+        rx.release()
+        #expect(ring.descriptor(at: 4).length == 128)
     }
 
     @Test func maskIntDecidesWhetherTheProducerSignals() throws {

@@ -90,9 +90,8 @@ struct ServerHandshake {
     }
 
     private mutating func connect(peerInterface: String) -> HandshakeStep {
-        guard let c = configuration, !toServerRings.isEmpty, !toClientRings.isEmpty else {
-            return .refuse(DisconnectReason.invalidRingIndex)
-        }
+        guard let c = configuration, !regions.isEmpty else { return .refuse(DisconnectReason.unexpectedMessage) }
+        guard !toServerRings.isEmpty, !toClientRings.isEmpty else { return .refuse(DisconnectReason.invalidRingIndex) }
         var mapped: [SharedRegion] = []
         for region in regions {
             guard

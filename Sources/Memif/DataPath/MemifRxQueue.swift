@@ -57,10 +57,11 @@ public struct MemifRxQueue: @unchecked Sendable {
         var filled = 0, packets = 0, bytes = 0, drops = 0, chains = 0
 
         while available > 0 && filled < capacity {
-            // Parse one chain starting at `cursor`.
+            // Parse one chain starting at `cursor`. Its bad descriptors count only once
+            // the chain is consumed, not on every poll while it is still incomplete.
             var segments = 0
             var chainBytes = 0
-            var valid = true
+            var chainBad = 0
             var complete = false
             while segments < available {
                 let counter = cursor &+ UInt16(truncatingIfNeeded: segments)
@@ -81,14 +82,14 @@ public struct MemifRxQueue: @unchecked Sendable {
                     }
                     chainBytes &+= Int(d.length)
                 } else {
-                    valid = false
-                    bad &+= 1
+                    chainBad &+= 1
                 }
                 if d.flags & MemifProtocol.descriptorFlagNext == 0 {
                     complete = true
                     break
                 }
             }
+            var valid = chainBad == 0
             if !complete {
                 // A chain still being written: wait for the rest. One that already covers
                 // the whole ring can never complete: drop it so the ring does not stall.
@@ -101,6 +102,7 @@ public struct MemifRxQueue: @unchecked Sendable {
             cursor &+= UInt16(truncatingIfNeeded: segments)
             available &-= segments
             taken &+= UInt16(truncatingIfNeeded: segments)
+            bad &+= chainBad
             if valid {
                 filled &+= segments
                 packets &+= 1

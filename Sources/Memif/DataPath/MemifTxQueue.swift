@@ -5,7 +5,8 @@ import CMemifLinux
 ///
 /// A client owns its buffers and computes their addresses itself. A server fills buffers
 /// the client posted: each posted descriptor is read once and validated, a bad one is
-/// counted and handed back empty; a server never changes a descriptor's region or offset.
+/// counted once and handed back empty (length 0); a server never changes a descriptor's
+/// region or offset.
 public struct MemifTxQueue: @unchecked Sendable {
     @usableFromInline let state: UnsafeMutablePointer<QueueState>
     /// Keeps the mapped memory behind `state` alive while this handle exists.
@@ -44,25 +45,34 @@ public struct MemifTxQueue: @unchecked Sendable {
         }
         var posted = ring.loadHeadAcquire() &- start
         if posted > ring.size { posted = ring.size }
+        // Hand out a contiguous run of usable posted buffers. An unusable one at the front
+        // goes straight back to the client, empty (tail moves past it, as VPP does); one
+        // after usable buffers ends the run and is handed back on the next call.
         var n = 0
         var bad = 0
-        var counter = start
+        var position = start
         let end = start &+ posted
-        while counter != end && n < buffers.count {
+        while position &+ UInt16(truncatingIfNeeded: n) != end && n < buffers.count {
+            let counter = position &+ UInt16(truncatingIfNeeded: n)
             let d = ring.descriptor(at: counter)
             if let pointer = s.pointee.peerBuffer(d) {
                 out[n] = MemifBuffer(data: pointer, length: 0, capacity: d.length, flags: 0, slot: counter)
                 n &+= 1
-            } else {
-                // Unusable buffer: it goes back to the client empty when tail passes it.
+            } else if n == 0 {
                 let index = Int(counter & ring.mask)
                 ring.descriptors[index].length = 0
                 ring.descriptors[index].flags = 0
+                position &+= 1
                 bad &+= 1
+            } else {
+                break
             }
-            counter &+= 1
         }
-        if bad != 0 { s.pointee.counters.add(packets: 0, bytes: 0, bad: bad) }
+        if bad != 0 {
+            s.pointee.position = position
+            ring.storeTailRelease(position)
+            s.pointee.counters.add(packets: 0, bytes: 0, drops: bad, bad: bad)
+        }
         return n
     }
 
