@@ -103,7 +103,10 @@ final class ServerChannel {
         channel.onEvent = { [unowned self] event in handle(event) }
         channel.start()
         // HELLO goes out before INIT names an interface, so it carries protocol-wide limits (G6).
-        _ = channel.send(.hello(.init(name: listener.applicationName)))
+        if !channel.send(.hello(.init(name: listener.applicationName))) {
+            lost()
+            return
+        }
         let timeout = listener.handshakeTimeout
         timer = loop.schedule(after: timeout) { [weak self] in
             guard let self, !self.handshake.isEstablished else { return }
@@ -130,17 +133,17 @@ final class ServerChannel {
     private func apply(_ step: HandshakeStep) {
         switch step {
         case .send(let message, let fd):
-            _ = channel.send(message, attaching: fd)
+            if !channel.send(message, attaching: fd) { lost() }
         case .claim(let id):
             claimedID = id
             interface = listener.claim(id, by: self)
-            _ = channel.send(.ack)
+            if !channel.send(.ack) { lost() }
         case .refuse(let reason):
             close(reason: reason, notifyPeer: true)
         case .established(let connection):
             guard channel.send(.connected(interfaceName: interface?.configuration.interfaceName ?? "")) else {
                 connection.deactivate()
-                close(reason: "connection closed by peer", notifyPeer: false)
+                lost()
                 return
             }
             if let timer { loop.cancel(timer) }
@@ -148,6 +151,9 @@ final class ServerChannel {
             interface?.connected(connection)
         }
     }
+
+    /// A reply could not be sent (peer gone, or not reading): lock-step is broken, give up.
+    private func lost() { close(reason: "connection lost while replying", notifyPeer: false) }
 
     /// Tears the channel down: the connection goes inactive, the interface id becomes free.
     func close(reason: String, notifyPeer: Bool) {
