@@ -54,6 +54,33 @@ import Testing
         #expect(server.output.contains("total rx-packets=1200"), "\(server.output)")
     }
 
+    @Test func secretIsCheckedAcrossProcesses() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        let server = try Self.memifctl(["reflect", "--role", "server", "--socket", socket, "--secret", "pw"])
+        #expect(server.waitForOutput("waiting for a peer", timeout: 10))
+        for (secret, refusal) in [("wrong", "Incorrect secret"), ("", "Secret required")] {
+            let loop = try MemifEventLoop()
+            var c = MemifConfiguration(role: .client, socket: try MemifSocketName(socket), secret: secret)
+            c.reconnectDelay = .milliseconds(20)
+            let memif = try MemifInterface(c, eventLoop: loop)
+            try memif.start()
+            #expect(Resources.eventually { memif.lastDisconnectReason == refusal }, "\(memif.lastDisconnectReason ?? "none")")
+            #expect(memif.connectionCount == 0)
+            memif.stop()
+            loop.shutdown()
+        }
+        let loop = try MemifEventLoop()
+        let memif = try MemifInterface(
+            MemifConfiguration(role: .client, socket: try MemifSocketName(socket), secret: "pw"), eventLoop: loop)
+        try memif.start()
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(server.output)")
+        Self.expectReflected(connection, sizes: [64], count: 50)
+    }
+
     @Test func ourServerAgainstAMemifctlClient() throws {
         let socket = FileManager.default.temporaryDirectory.appendingPathComponent(TestPaths.uniqueName("memifkit-2p")).path
         let loop = try MemifEventLoop()
