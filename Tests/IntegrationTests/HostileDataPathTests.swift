@@ -16,10 +16,7 @@ struct HostileDataPathTests {
         let fx = try HostileFixture()
         defer { fx.shutdown() }
         fx.checkGoodTraffic("before")
-        do {
-            let region = try HostileRegion()
-            let h = try fx.connectHostile(region)
-            let connection = try #require(fx.server0.waitForConnection(timeout: .seconds(3)))
+        try fx.withHostileConnection { region, connection in
             let rx = connection.receiveQueue(0)
             let burst = MemifBurst(capacity: 64)
             let s2m = HostileRegion.s2m
@@ -122,7 +119,6 @@ struct HostileDataPathTests {
             got = drain(rx, burst)
             #expect(got.map(\.bytes) == finals)
             #expect(connection.isConnected, "the server dropped the connection")
-            withExtendedLifetime(h) {}
         }
         #expect(Resources.eventually(timeout: 3) { fx.server0.connection == nil })
         fx.checkGoodTraffic("after")
@@ -132,10 +128,7 @@ struct HostileDataPathTests {
     @Test func badDescriptorInPendingChainIsCountedOnce() throws {
         let fx = try HostileFixture()
         defer { fx.shutdown() }
-        do {
-            let region = try HostileRegion()
-            let h = try fx.connectHostile(region)
-            let connection = try #require(fx.server0.waitForConnection(timeout: .seconds(3)))
+        try fx.withHostileConnection { region, connection in
             let rx = connection.receiveQueue(0)
             let burst = MemifBurst(capacity: 64)
             let before = rx.statistics
@@ -158,7 +151,6 @@ struct HostileDataPathTests {
             let p = payload(3, 64)
             region.push([region.packet(p, at: region.s2mHead)])
             #expect(drain(rx, burst).map(\.bytes) == [p])
-            withExtendedLifetime(h) {}
         }
         fx.checkGoodTraffic("after")
     }
@@ -166,10 +158,7 @@ struct HostileDataPathTests {
     @Test func badPostedBuffersAreSkippedOnTransmit() throws {
         let fx = try HostileFixture()
         defer { fx.shutdown() }
-        do {
-            let region = try HostileRegion()
-            let h = try fx.connectHostile(region)
-            let connection = try #require(fx.server0.waitForConnection(timeout: .seconds(3)))
+        try fx.withHostileConnection { region, connection in
             let tx = connection.transmitQueue(0)
             let burst = MemifBurst(capacity: 64)
             let m2s = HostileRegion.m2s
@@ -194,7 +183,6 @@ struct HostileDataPathTests {
             #expect((0..<3).allSatisfy { region.descriptor(m2s, counter: UInt16($0)).length == 0 })
             #expect(tx.statistics.badDescriptors == 3, "\(tx.statistics)")
             #expect(tx.reserve(into: burst.buffers) == 0)
-            withExtendedLifetime(h) {}
         }
         fx.checkGoodTraffic("after")
         fx.checkFreshClient("after")
@@ -203,10 +191,7 @@ struct HostileDataPathTests {
     @Test func unusablePostedBuffersAreHandedBackOnTransmit() throws {
         let fx = try HostileFixture()
         defer { fx.shutdown() }
-        do {
-            let region = try HostileRegion()
-            let h = try fx.connectHostile(region)
-            let connection = try #require(fx.server0.waitForConnection(timeout: .seconds(3)))
+        try fx.withHostileConnection { region, connection in
             let tx = connection.transmitQueue(0)
             let burst = MemifBurst(capacity: 64)
             let m2s = HostileRegion.m2s
@@ -239,7 +224,6 @@ struct HostileDataPathTests {
                     #expect(region.read(at: region.bufferOffset(16), count: p.count) == p)
                 }
             }
-            withExtendedLifetime(h) {}
         }
         fx.checkGoodTraffic("after")
     }

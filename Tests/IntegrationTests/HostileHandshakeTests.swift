@@ -12,37 +12,20 @@ import Glibc
 /// handshake ends in the exact DISCONNECT text, and the server keeps serving its others.
 @Suite(.serialized)
 struct HostileHandshakeTests {
-    @Test func malformedDatagramsAreRefused() throws {
+    /// Each catalogue runs against a fresh server, with good traffic checked before and after.
+    @Test(arguments: ["malformed datagrams", "out-of-order messages and bad INIT", "CONNECT right after INIT", "bad region and ring indices"])
+    func attacksAreRefusedAndTheServerKeepsServing(catalogue: String) throws {
+        let attacks: [Attack] =
+            switch catalogue {
+            case "malformed datagrams": Attacks.malformed()
+            case "out-of-order messages and bad INIT": Attacks.outOfOrder()
+            case "CONNECT right after INIT": [Attacks.connectRightAfterInit()]
+            default: Attacks.badIndices()
+            }
         let fx = try HostileFixture()
         defer { fx.shutdown() }
         fx.checkGoodTraffic("before")
-        fx.run(Attacks.malformed())
-        fx.checkGoodTraffic("after")
-        fx.checkFreshClient("after")
-    }
-
-    @Test func outOfOrderMessagesAndBadInitAreRefused() throws {
-        let fx = try HostileFixture()
-        defer { fx.shutdown() }
-        fx.checkGoodTraffic("before")
-        fx.run(Attacks.outOfOrder())
-        fx.checkGoodTraffic("after")
-        fx.checkFreshClient("after")
-    }
-
-    @Test func connectRightAfterInitIsUnexpected() throws {
-        let fx = try HostileFixture()
-        defer { fx.shutdown() }
-        fx.run([Attacks.connectRightAfterInit()])
-        fx.checkGoodTraffic("after")
-        fx.checkFreshClient("after")
-    }
-
-    @Test func badRegionAndRingIndicesAreRefused() throws {
-        let fx = try HostileFixture()
-        defer { fx.shutdown() }
-        fx.checkGoodTraffic("before")
-        fx.run(Attacks.badIndices())
+        fx.run(attacks)
         fx.checkGoodTraffic("after")
         fx.checkFreshClient("after")
     }

@@ -150,6 +150,15 @@ final class HostileFixture {
     }
 
     /// A complete, correct hand-made handshake on id 0; returns once CONNECTED arrived.
+    /// Runs `body` with a hand-made client connected to id 0 (sealed memory, valid rings)
+    /// and the server's side of that connection; the client lives until `body` returns.
+    func withHostileConnection(_ body: (HostileRegion, MemifConnection) throws -> Void) throws {
+        let region = try HostileRegion()
+        let client = try connectHostile(region)
+        let connection = try #require(server0.waitForConnection(timeout: .seconds(3)))
+        try withExtendedLifetime(client) { try body(region, connection) }
+    }
+
     func connectHostile(_ region: HostileRegion) throws -> HostileClient {
         let h = try HostileClient(socketName)
         _ = try h.expectHello()
