@@ -70,6 +70,26 @@ struct DPDKInteropTests {
         try echoAtAllSizes(connection, pmd: pmd, peerBufferSize: 512)
     }
 
+    @Test("testpmd server <-> our client with libmemif's layout: buffers in region 1")
+    func testpmdServerWithSeparateBufferRegion() throws {
+        let socket = TestSocket.unique(.abstract)
+        let loop = try MemifEventLoop()
+        defer { loop.shutdown() }
+        let pmd = try TestPMD(role: .server, socket: socket)
+        defer { pmd.stop() }
+        try #require(pmd.waitUntilListening(), "\(pmd.outputTail)")
+        var config = try configuration(.client, socket, bufferSize: 512)
+        config.regionLayout = .separateBufferRegion
+        let memif = try MemifInterface(config, eventLoop: loop)
+        try memif.start()
+        defer { memif.stop() }
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(pmd.outputTail)")
+        let rings: UInt64 = 2 * (128 + 16 * 1024)
+        let buffers: UInt64 = 2 * 1024 * 512
+        #expect(connection.regionSizes == [rings, buffers])
+        try echoBatch(connection, pmd: pmd, sizes: [64, 1500], label: "region 1 buffers")
+    }
+
     // MARK: 3. Four queues
 
     @Test("4 queues each way: traffic on every queue comes back on that queue, payload intact",

@@ -35,6 +35,21 @@ import Testing
         }
     }
 
+    @Test func libmemifLayoutPutsBuffersInRegionOne() throws {
+        var (s, c) = try Endpoints.configurations(socket: Self.socketName("abstract"), queues: 2, bufferSize: 1024)
+        c.regionLayout = .separateBufferRegion
+        let e = try Endpoints(server: s, client: c)
+        let pair = try #require(e.connected())
+        let rings: UInt64 = 4 * 16512
+        let buffers: UInt64 = 4 * 1024 * 1024
+        #expect(pair.server.regionSizes == [rings, buffers])
+        for q in 0..<2 {
+            let frames = (0..<100).map { TestTraffic.frame(sequence: UInt32($0), size: 64 + 20 * $0) }
+            #expect(exchange(frames, from: pair.client.transmitQueue(q), to: pair.server.receiveQueue(q)) == frames)
+            #expect(exchange(frames, from: pair.server.transmitQueue(q), to: pair.client.receiveQueue(q)) == frames)
+        }
+    }
+
     @Test func chainsWith512ByteBuffersCarryFramesUpTo9000Bytes() throws {
         let (s, c) = try Endpoints.configurations(socket: Self.socketName("abstract"), bufferSize: 512)
         let e = try Endpoints(server: s, client: c)
@@ -211,7 +226,7 @@ import Testing
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in _ = path.utf8CString.withUnsafeBytes { p.copyMemory(from: $0) } }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in path.utf8CString.withUnsafeBytes { p.copyMemory(from: $0) } }
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
