@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Memif", targets: ["Memif"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
+        .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -33,6 +34,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        // Benchmarks: per-packet allocation and instruction counts (Benchmarks/README.md).
+        .target(name: "CMallocCounter", path: "Benchmarks/Sources/CMallocCounter"),
+        .executableTarget(
+            name: "memif-bench",
+            dependencies: [
+                "Memif", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/memif-bench",
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),

@@ -3,8 +3,9 @@
 # packages already present are skipped, so a warm machine pays only the dpkg query.
 #   dpdk-dev  dpdk-testpmd, the DPDK net_memif peer the interop tests run against
 #   iproute2  ss, to check the socket addresses we bind
+#   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
 set -euo pipefail
-packages=(dpdk-dev iproute2)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

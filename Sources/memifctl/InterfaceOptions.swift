@@ -33,8 +33,15 @@ struct InterfaceOptions: ParsableArguments {
     @Option(help: "CPU to pin the data-path thread to.")
     var cpu: Int?
 
+    @Option(help: "Most descriptors moved per receive or transmit call (1-4096).")
+    var burst: Int = 32
+
     @Flag(help: "Wait on the queues' eventfds instead of busy polling.")
     var interrupt = false
+
+    func validate() throws {
+        guard (1...4096).contains(burst) else { throw ValidationError("--burst must be 1...4096") }
+    }
 
     func configuration() throws -> MemifConfiguration {
         var c = MemifConfiguration(

@@ -19,7 +19,6 @@ struct TrafficRunner {
 
     let options: InterfaceOptions
     let action: Action
-    static let burstSize = 256
 
     /// Prefix of every line, so two instances sharing a terminal stay readable.
     var label: String {
@@ -79,8 +78,8 @@ struct TrafficRunner {
         let rxQueues = (0..<connection.receiveQueueCount).map(connection.receiveQueue)
         let txQueues = (0..<connection.transmitQueueCount).map(connection.transmitQueue)
         if options.interrupt { rxQueues.forEach { $0.setInterruptMode(true) } }
-        let rxBurst = MemifBurst(capacity: Self.burstSize)
-        let txBurst = MemifBurst(capacity: Self.burstSize)
+        let rxBurst = MemifBurst(capacity: options.burst)
+        let txBurst = MemifBurst(capacity: options.burst)
         var frame: [UInt8] = []
         var limit = UInt64.max
         if case .source(let size, let count) = action {
@@ -96,14 +95,18 @@ struct TrafficRunner {
                 for q in 0..<max(rxQueues.count, txQueues.count) {
                     switch action {
                     case .sink:
-                        if q < rxQueues.count { moved += sink(rxQueues[q], rxBurst) }
+                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers) }
                     case .reflect:
-                        if q < rxQueues.count { moved += reflect(rxQueues[q], txQueues[q % txQueues.count], rxBurst, txBurst) }
+                        if q < rxQueues.count {
+                            moved += MemifTraffic.reflect(
+                                from: rxQueues[q], to: txQueues[q % txQueues.count], rxBurst: rxBurst.buffers,
+                                txBurst: txBurst.buffers)
+                        }
                     case .source:
                         // Count what comes back (a reflecting peer) so the peer never stalls.
-                        if q < rxQueues.count { moved += sink(rxQueues[q], rxBurst) }
+                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers) }
                         if q < txQueues.count && sent < limit {
-                            let n = source(txQueues[q], txBurst, template, limit - sent)
+                            let n = MemifTraffic.source(txQueues[q], frame: template, burst: txBurst.buffers, limit: limit - sent)
                             sent += UInt64(n)
                             moved += n
                         }
@@ -123,72 +126,7 @@ struct TrafficRunner {
         for q in rxQueues { totals.rx.add(q.statistics) }
         for q in txQueues { totals.tx.add(q.statistics) }
     }
-
-    /// Counts packets; reads each one's first cache line, as testpmd rxonly touches the mbuf.
-    private func sink(_ rx: MemifRxQueue, _ burst: borrowing MemifBurst) -> Int {
-        let n = rx.receive(into: burst.buffers)
-        guard n > 0 else { return 0 }
-        var touch: UInt64 = 0
-        for i in 0..<n { touch &+= burst[i].data.loadUnaligned(as: UInt64.self) }
-        blackHole(touch)
-        rx.release()
-        return n
-    }
-
-    private func reflect(_ rx: MemifRxQueue, _ tx: MemifTxQueue, _ rxBurst: borrowing MemifBurst, _ txBurst: borrowing MemifBurst) -> Int {
-        let n = rx.receive(into: rxBurst.buffers)
-        guard n > 0 else { return 0 }
-        let free = tx.reserve(into: txBurst.buffers)
-        var used = 0
-        var dropped = 0
-        var first = 0
-        while first < n {
-            var last = first
-            while rxBurst[last].hasNext { last += 1 }
-            let segments = UnsafeMutableBufferPointer(rebasing: rxBurst.buffers[first...last])
-            let k = MemifTxQueue.copy(segments: segments, into: txBurst.buffers, from: used, to: free)
-            if k == 0 {
-                dropped += 1
-            } else {
-                swapMACs(txBurst[used])
-                used += k
-            }
-            first = last + 1
-        }
-        tx.publish(txBurst.buffers, count: used)
-        if dropped > 0 { tx.recordDrops(dropped) }
-        rx.release()
-        return n
-    }
-
-    private func source(_ tx: MemifTxQueue, _ burst: borrowing MemifBurst, _ frame: UnsafeRawBufferPointer, _ left: UInt64)
-        -> Int
-    {
-        let free = tx.reserve(into: burst.buffers)
-        var used = 0
-        var packets = 0
-        while used < free && UInt64(packets) < left {
-            let k = MemifTxQueue.copy(frame, into: burst.buffers, from: used, to: free)
-            if k == 0 { break }
-            used += k
-            packets += 1
-        }
-        return used == 0 ? 0 : tx.publish(burst.buffers, count: used) > 0 ? packets : 0
-    }
-
-    private func swapMACs(_ b: MemifBuffer) {
-        guard b.length >= 12 else { return }
-        let p = b.data
-        let d0 = p.loadUnaligned(as: UInt32.self), d1 = p.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
-        let s0 = p.loadUnaligned(fromByteOffset: 6, as: UInt32.self), s1 = p.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
-        p.storeBytes(of: s0, as: UInt32.self)
-        p.storeBytes(of: s1, toByteOffset: 4, as: UInt16.self)
-        p.storeBytes(of: d0, toByteOffset: 6, as: UInt32.self)
-        p.storeBytes(of: d1, toByteOffset: 10, as: UInt16.self)
-    }
 }
-
-@inline(never) func blackHole(_ value: UInt64) { _ = value }
 
 extension MemifQueueStatistics {
     mutating func add(_ other: MemifQueueStatistics) {

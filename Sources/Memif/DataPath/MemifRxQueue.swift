@@ -132,9 +132,12 @@ public struct MemifRxQueue: @unchecked Sendable {
         if s.pointee.isClient {
             refill(s, upTo: position &+ ring.size)
         } else {
+            // Only descriptors that still carry a flag are written: an unconditional store
+            // would pull every descriptor line back and forth between the two cores.
             var counter = position &- taken
             while counter != position {
-                ring.descriptors[Int(counter & ring.mask)].flags = 0
+                let index = Int(counter & ring.mask)
+                if ring.descriptors[index].flags != 0 { ring.descriptors[index].flags = 0 }
                 counter &+= 1
             }
             ring.storeTailRelease(position)

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Side-by-side memif throughput: DPDK's net_memif (dpdk-testpmd) against MemifKit.
+
+Four pairs, sender (memif client) -> receiver (memif server), one pinned core each:
+  DPDK->DPDK    testpmd txonly  -> testpmd rxonly
+  Swift->DPDK   memifctl source -> testpmd rxonly
+  DPDK->Swift   testpmd txonly  -> memifctl sink
+  Swift->Swift  memifctl source -> memifctl sink
+Equal work: both senders write whole frames into shared memory; both receivers touch each
+frame's first cache line (testpmd's rxonly copies it into an mbuf; memifctl reads it).
+
+Each point is several runs (the four pairs interleaved within a run, so drift hits them
+alike); a run's rate is the mean of the receiver's per-second samples after a warm-up; a
+point's rate is the median of its runs, and its ratio is against DPDK->DPDK of the same run
+set. Also measured in the same invocation: a C memcpy ceiling, instructions per packet
+(callgrind) and heap allocations per packet.
+
+Usage: python3 Benchmarks/bench.py [--runs 3] [--seconds 3] [--sizes 64,1500] [--quick]
+Writes Benchmarks/results/{results.json,results.md,throughput.svg} and the results section
+of docs/performance.md.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "Benchmarks", "results")
+DOC = os.path.join(ROOT, "docs", "performance.md")
+MEMIFCTL = os.path.join(ROOT, ".build", "release", "memifctl")
+MEMIF_BENCH = os.path.join(ROOT, ".build", "release", "memif-bench")
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+SIZES = [64, 128, 256, 512, 1024, 1500, 4400, 9000]
+PAIRS = ["DPDK->DPDK", "Swift->DPDK", "DPDK->Swift", "Swift->Swift"]
+SENDER_CPU, RECEIVER_CPU = 0, 1
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class Child:
+    """A peer process whose output goes to a temporary file; always stopped and reaped."""
+
+    def __init__(self, args):
+        self.args = args
+        self.out = tempfile.NamedTemporaryFile(prefix="memif-bench-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.out, stderr=subprocess.STDOUT)
+
+    def text(self):
+        with open(self.out.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        with open(self.out.name, errors="replace") as f:
+            text = f.read()
+        os.unlink(self.out.name)
+        return text
+
+
+def listening(name):
+    """True when an abstract socket @name is listening in this namespace."""
+    with open("/proc/net/unix") as f:
+        for line in f.read().splitlines()[1:]:
+            cols = line.split()
+            if len(cols) >= 8 and cols[7] == "@" + name and cols[3] == "00010000":
+                return True
+    return False
+
+
+def testpmd(role, socket, size):
+    prefix = "memif-bench-" + uuid.uuid4().hex[:8]
+    # Main lcore on the other side's core (it only prints stats); forwarding lcore pinned.
+    main = RECEIVER_CPU if role == "client" else SENDER_CPU
+    args = [TESTPMD, "-l", "0,1", "--main-lcore", str(main), "--no-huge", "-m", "1024", "--no-pci",
+            "--file-prefix=" + prefix, f"--vdev=net_memif0,role={role},id=0,socket={socket}", "--",
+            "--nb-cores=1", "--no-mlockall", "--total-num-mbufs=16384", "--stats-period=1"]
+    if role == "client":
+        args += ["--forward-mode=txonly", f"--txpkts={size}"]
+        if size > 2048:  # txonly builds single-segment frames: the mbuf must hold one
+            args.append(f"--mbuf-size={size + 256}")
+    else:
+        args.append("--forward-mode=rxonly")
+    return Child(args), prefix
+
+
+def memifctl(role, socket, size):
+    if role == "client":
+        return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
+                      "--cpu", str(SENDER_CPU), "--size", str(size)])
+    return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU)])
+
+
+def samples(kind, text, size):
+    """Per-second receive rates (pps) of a receiver's output, checked against the frame size."""
+    rates = []
+    if kind == "DPDK":
+        for pps, bps in re.findall(r"Rx-pps:\s+(\d+)\s+Rx-bps:\s+(\d+)", text):
+            pps, bps = int(pps), int(bps)
+            if pps > 0:
+                check_size(bps / pps / 8, size, text)
+                rates.append(pps)
+    else:
+        for mpps, gbps in re.findall(r"rx (\d+\.\d+) Mpps (\d+\.\d+) Gbit/s", text):
+            mpps, gbps = float(mpps), float(gbps)
+            if mpps > 0.01:
+                check_size(gbps * 1e9 / (mpps * 1e6) / 8, size, text)
+                rates.append(mpps * 1e6)
+    return rates
+
+
+def check_size(measured, size, text):
+    if abs(measured - size) > 0.02 * size + 1:
+        raise RuntimeError(f"receiver saw {measured:.0f}-byte frames, expected {size}:\n{text[-2000:]}")
+
+
+def run_pair(pair, size, warmup, seconds):
+    sender, receiver = pair.split("->")
+    name = "memif-bench-" + uuid.uuid4().hex[:8]
+    prefixes = []
+    if receiver == "DPDK":
+        rx, prefix = testpmd("server", name, size)
+        prefixes.append(prefix)
+    else:
+        rx = memifctl("server", name, size)
+    tx = None
+    try:
+        deadline = time.time() + 15
+        while not listening(name):
+            if time.time() > deadline or rx.proc.poll() is not None:
+                raise RuntimeError(f"{pair}: receiver never listened:\n{rx.stop()[-2000:]}")
+            time.sleep(0.05)
+        if sender == "DPDK":
+            tx, prefix = testpmd("client", name, size)
+            prefixes.append(prefix)
+        else:
+            tx = memifctl("client", name, size)
+        # Run until the receiver has reported the warm-up, the measured seconds and one more.
+        deadline = time.time() + warmup + seconds + 20
+        while len(samples(receiver, rx.text(), size)) < warmup + seconds + 1 and time.time() < deadline:
+            time.sleep(0.25)
+    finally:
+        tx_text = tx.stop() if tx else ""
+        rx_text = rx.stop()
+        for prefix in prefixes:
+            shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+    rates = samples(receiver, rx_text, size)
+    # testpmd drops what arrives in its first second; both sides warm caches and rings.
+    measured = rates[warmup:warmup + seconds]
+    if len(measured) < max(1, seconds - 1):
+        raise RuntimeError(f"{pair} {size} B: only {len(rates)} samples\nreceiver:\n{rx_text[-1500:]}\n"
+                           f"sender:\n{tx_text[-1500:]}")
+    return statistics.mean(measured)
+
+
+def memcpy_ceiling(size, runs):
+    exe = os.path.join(tempfile.gettempdir(), "memif-memcpy-rate")
+    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT, "Benchmarks", "memcpy_rate.c")], check=True)
+    rates = [float(subprocess.run([exe, str(size), "1.0", str(SENDER_CPU)], check=True, capture_output=True,
+                                  text=True).stdout) for _ in range(runs)]
+    return statistics.median(rates)
+
+
+def instructions_per_packet(direction, size, packets=100_000):
+    """Callgrind's instruction count inside one data-path function, per packet: the
+    difference between a run of 2N and one of N packets, divided by N (startup cancels)."""
+    # valgrind 3.19 cannot read the toolchain's DWARF 5; it needs only the symbol table.
+    exe = os.path.join(tempfile.gettempdir(), "memif-bench-nodebug")
+    subprocess.run(["objcopy", "--strip-debug", MEMIF_BENCH, exe], check=True)
+    function = "measuredTransmit" if direction == "tx" else "measuredReceive"
+    counts = []
+    for n in (packets, 2 * packets):
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              f"--toggle-collect=*{function}*", exe, "instructions", "--packets", str(n),
+                              "--size", str(size)], capture_output=True, text=True)
+        found = re.search(r"Collected : (\d+)", out.stderr)
+        if out.returncode != 0 or not found:
+            raise RuntimeError(f"callgrind failed:\n{out.stderr[-2000:]}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / packets
+
+
+def allocations_per_packet(size, packets=1_000_000):
+    out = subprocess.run([MEMIF_BENCH, "allocations", "--packets", str(packets), "--size", str(size)],
+                         capture_output=True, text=True)
+    found = re.search(r"moved (\d+) packets.*: (\d+) heap allocations", out.stdout)
+    if not found:
+        raise RuntimeError(f"memif-bench allocations failed:\n{out.stdout}{out.stderr}")
+    return int(found.group(2)) / int(found.group(1))
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    dpdk = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "dpdk-dev"], capture_output=True, text=True).stdout
+    swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "dpdk": dpdk,
+            "swift": swift[0] if swift else "unknown"}
+
+
+def evaluate(points, copy_ratio):
+    """The issue's targets, each with the measured value."""
+    checks = []
+    for size in sorted({p["size"] for p in points}):
+        at = {p["pair"]: p for p in points if p["size"] == size}
+        need = 1.25 if size == 64 else 1.0
+        checks.append((f"Swift->Swift >= {need}x at {size} B", at["Swift->Swift"]["ratio"], need))
+        checks.append((f"Swift->DPDK >= 1.0x at {size} B", at["Swift->DPDK"]["ratio"], 1.0))
+        checks.append((f"DPDK->Swift >= 1.0x at {size} B", at["DPDK->Swift"]["ratio"], 1.0))
+    if copy_ratio is not None:
+        checks.append(("copying side >= 70% of C memcpy at 1500 B", copy_ratio, 0.70))
+    return [{"target": t, "value": round(v, 3), "met": v >= need} for t, v, need in checks]
+
+
+def markdown(result):
+    lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
+             f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
+             f"{result['runs']} runs per point, {result['seconds']} s each after {result['warmup']} s of warm-up; "
+             "median Mpps, Gbit/s of frame bytes, ratio to DPDK->DPDK.", "",
+             "| size | " + " | ".join(PAIRS) + " |", "|---:|" + "---:|" * len(PAIRS)]
+    for size in sorted({p["size"] for p in result["points"]}):
+        row = [f"{size} B"]
+        for pair in PAIRS:
+            p = next(x for x in result["points"] if x["size"] == size and x["pair"] == pair)
+            row.append(f"{p['mpps']:.2f} Mpps, {p['gbps']:.1f} Gbit/s ({p['ratio']:.2f}x)")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "| path, frame | instructions per packet (callgrind) |", "|---|---:|"]
+    lines += [f"| {key} | {value:.1f} |" for key, value in result["instructions"].items()]
+    lines += ["", "| frame | heap allocations per packet, transmit and receive, after warm-up |", "|---|---:|"]
+    lines += [f"| {key} | {value:g} |" for key, value in result["allocations"].items()]
+    if result.get("memcpy_gbytes") is not None:
+        lines += ["", f"C memcpy of 1500 B between two 2 MiB pools: {result['memcpy_gbytes']:.1f} GB/s; "
+                  f"Swift source at 1500 B: {result['source_gbytes_1500']:.1f} GB/s "
+                  f"({100 * result['copy_ratio']:.0f}% of memcpy)."]
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    lines += [f"| {c['target']} | {c['value']} | {'yes' if c['met'] else '**no**'} |" for c in result["targets"]]
+    return "\n".join(lines) + "\n"
+
+
+def svg(result):
+    """Throughput (Gbit/s) against frame size, one line per pair, log-scaled x."""
+    import math
+    w, h, left, right, top, bottom = 760, 420, 70, 170, 30, 50
+    sizes = sorted({p["size"] for p in result["points"]})
+    ymax = max(p["gbps"] for p in result["points"]) * 1.1
+    lo, hi = math.log(sizes[0]), math.log(sizes[-1]) if len(sizes) > 1 else math.log(sizes[0]) + 1
+    x = lambda s: left + (math.log(s) - lo) / (hi - lo or 1) * (w - left - right)
+    y = lambda v: h - bottom - v / ymax * (h - top - bottom)
+    colors = {"DPDK->DPDK": "#d62728", "Swift->DPDK": "#ff7f0e", "DPDK->Swift": "#2ca02c", "Swift->Swift": "#1f77b4"}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2 - 60}" y="18" font-size="14">memif throughput by frame size</text>']
+    for i in range(6):
+        v = ymax * i / 5
+        out.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{w - right}" y2="{y(v):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
+    for s in sizes:
+        out.append(f'<text x="{x(s):.1f}" y="{h - bottom + 18}" text-anchor="middle">{s}</text>')
+    out.append(f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">frame size (bytes, log scale)</text>')
+    out.append(f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" text-anchor="middle">Gbit/s</text>')
+    for k, pair in enumerate(PAIRS):
+        pts = [(x(p["size"]), y(p["gbps"])) for p in sorted(result["points"], key=lambda p: p["size"]) if p["pair"] == pair]
+        out.append(f'<polyline fill="none" stroke="{colors[pair]}" stroke-width="2" points="'
+                   + " ".join(f"{a:.1f},{b:.1f}" for a, b in pts) + '"/>')
+        out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colors[pair]}"/>' for a, b in pts]
+        ly = top + 20 + 22 * k
+        out.append(f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 40}" y2="{ly}" stroke="{colors[pair]}" stroke-width="3"/>')
+        out.append(f'<text x="{w - right + 46}" y="{ly + 4}">{pair}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def update_doc(table):
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    with open(DOC) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        raise RuntimeError(f"{DOC} lacks the {begin} ... {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    with open(DOC, "w") as f:
+        f.write(head + begin + "\n" + table + "\n![throughput by frame size](../Benchmarks/results/throughput.svg)\n" + end + tail)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.seconds, args.sizes = 1, 2, "64,1500"
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for exe in (MEMIFCTL, MEMIF_BENCH, TESTPMD):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"missing {exe}: run scripts/bench.sh, which installs and builds everything")
+
+    started = time.time()
+    points = []
+    for size in sizes:
+        rates = {pair: [] for pair in PAIRS}
+        for run in range(args.runs):
+            for pair in PAIRS:
+                rate = run_pair(pair, size, args.warmup, args.seconds)
+                rates[pair].append(rate)
+                log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps")
+        base = statistics.median(rates["DPDK->DPDK"])
+        for pair in PAIRS:
+            mpps = statistics.median(rates[pair]) / 1e6
+            points.append({"pair": pair, "size": size, "runs_mpps": [round(r / 1e6, 4) for r in rates[pair]],
+                           "mpps": round(mpps, 4), "gbps": round(mpps * 1e6 * size * 8 / 1e9, 3),
+                           "ratio": round(mpps * 1e6 / base, 3)})
+
+    memcpy_gbytes = source_gbytes = copy_ratio = None
+    if 1500 in sizes:
+        memcpy_gbytes = memcpy_ceiling(1500, 3)
+        swift = next(p for p in points if p["pair"] == "Swift->Swift" and p["size"] == 1500)
+        source_gbytes = swift["mpps"] * 1e6 * 1500 / 1e9
+        copy_ratio = source_gbytes / memcpy_gbytes
+    instructions = {f"{d} {s} B": instructions_per_packet(d, s) for d in ("tx", "rx") for s in (64, 1500)}
+    allocations = {f"{s} B": allocations_per_packet(s) for s in (64, 1500, 9000)}
+
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": machine(), "runs": args.runs, "seconds": args.seconds, "warmup": args.warmup,
+              "points": points, "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
+              "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
+              "duration_s": round(time.time() - started)}
+    result["targets"] = evaluate(points, copy_ratio)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "results.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    table = markdown(result)
+    with open(os.path.join(RESULTS, "results.md"), "w") as f:
+        f.write(table)
+    with open(os.path.join(RESULTS, "throughput.svg"), "w") as f:
+        f.write(svg(result))
+    if not args.no_doc:
+        update_doc(table)
+    print(table)
+    missed = [c["target"] for c in result["targets"] if not c["met"]]
+    if missed:
+        log("targets missed: " + "; ".join(missed))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
