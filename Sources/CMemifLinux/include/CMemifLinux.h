@@ -27,6 +27,18 @@ enum {
     CMEMIF_MESSAGE_SIZE = 128,
 };
 
+/// Reads a descriptor the peer may be rewriting, exactly once: two 8-byte atomic loads the
+/// compiler can neither repeat nor split, so what was validated is what gets used.
+/// Descriptors are 8-byte aligned (rings start at 8-byte aligned offsets, then 16 per slot).
+static inline cmemif_desc_t cmemif_desc_load(const cmemif_desc_t *p) {
+    uint64_t words[2];
+    words[0] = __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_RELAXED);
+    words[1] = __atomic_load_n((const uint64_t *)(const void *)p + 1, __ATOMIC_RELAXED);
+    cmemif_desc_t d;
+    __builtin_memcpy(&d, words, sizeof(d));
+    return d;
+}
+
 // ---- acquire/release on ring indices in memory shared with another process ----
 // Lock-free C11 atomics on naturally aligned words are address-free, so they order
 // correctly against a C peer (VPP, DPDK, libmemif) in another process.
@@ -62,6 +74,8 @@ static inline uint32_t cmemif_load_relaxed_u32(const void *p) {
 static inline void cmemif_store_relaxed_u32(void *p, uint32_t v) {
     __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED);
 }
+/// Makes the compiler compute `v` (and the loads behind it) without emitting any code.
+static inline void cmemif_keep_u64(uint64_t v) { __asm__ volatile("" : : "r"(v)); }
 static inline void cmemif_prefetch_read(const void *p) { __builtin_prefetch(p, 0, 3); }
 static inline void cmemif_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
 

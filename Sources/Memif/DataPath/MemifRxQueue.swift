@@ -33,88 +33,124 @@ public struct MemifRxQueue: @unchecked Sendable {
     public func receive(into buffers: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
         let s = state
         guard s.pointee.isActive, buffers.count > 0 else { return 0 }
+        // Two copies of the loop, one per role, so the role is a constant inside each.
+        return s.pointee.isClient ? receiveBurst(s, buffers, client: true) : receiveBurst(s, buffers, client: false)
+    }
+
+    @inlinable @inline(__always)
+    func receiveBurst(_ s: UnsafeMutablePointer<QueueState>, _ buffers: UnsafeMutableBufferPointer<MemifBuffer>, client: Bool)
+        -> Int
+    {
         let ring = s.pointee.ring
-        let isClient = s.pointee.isClient
         // The producer of a client's receive ring is the server (tail), and vice versa.
-        let produced = isClient ? ring.loadTailAcquire() : ring.loadHeadAcquire()
+        let produced = client ? ring.loadTailAcquire() : ring.loadHeadAcquire()
         let position = s.pointee.position
-        var taken = s.pointee.taken
+        let taken = s.pointee.taken
         var outstanding = produced &- position
         var bad = 0
         if outstanding > ring.size {  // a broken peer: never trust more than a ring's worth
             outstanding = ring.size
-            bad &+= 1
+            bad = 1
         }
-        guard outstanding > taken else {
-            if bad != 0 { s.pointee.counters.add(packets: 0, bytes: 0, bad: bad) }
-            return 0
-        }
-        var available = Int(outstanding &- taken)
+        let end = position &+ outstanding
         var cursor = position &+ taken
         let out = buffers.baseAddress.unsafelyUnwrapped
         let capacity = buffers.count
-        let bufferSize = s.pointee.bufferSize
-        var filled = 0, packets = 0, bytes = 0, drops = 0, chains = 0
-
-        while available > 0 && filled < capacity {
-            // Parse one chain starting at `cursor`. Its bad descriptors count only once
-            // the chain is consumed, not on every poll while it is still incomplete.
-            var segments = 0
-            var chainBytes = 0
-            var chainBad = 0
-            var complete = false
-            while segments < available {
-                let counter = cursor &+ UInt16(truncatingIfNeeded: segments)
-                let d = ring.descriptor(at: counter)
-                segments &+= 1
-                let pointer: UnsafeMutableRawPointer?
-                if isClient {
-                    pointer = d.length != 0 && d.length <= bufferSize ? s.pointee.ownBuffer(counter) : nil
+        let locate = s.pointee.locator
+        var filled = 0, bytes = 0, drops = 0, chains = 0, chainSegments = 0
+        outer: while cursor != end && filled < capacity {
+            // The common case, kept free of calls so its state stays in registers: packets
+            // of one descriptor each.
+            while cursor != end && filled < capacity {
+                let d = ring.descriptor(at: cursor)
+                guard d.flags & MemifProtocol.descriptorFlagNext == 0 else { break }
+                if let data = locate.received(d, at: cursor, client: client) {
+                    out[filled] = MemifBuffer(data: data, length: d.length, capacity: d.length, flags: 0, slot: cursor)
+                    filled &+= 1
+                    bytes &+= Int(d.length)
                 } else {
-                    pointer = s.pointee.peerBuffer(d)
+                    bad &+= 1
+                    drops &+= 1
                 }
-                if let pointer {
-                    let index = filled &+ segments &- 1
-                    if index < capacity {
-                        out[index] = MemifBuffer(
-                            data: pointer, length: d.length, capacity: d.length,
-                            flags: d.flags & MemifProtocol.descriptorFlagNext, slot: counter)
-                    }
-                    chainBytes &+= Int(d.length)
-                } else {
-                    chainBad &+= 1
-                }
-                if d.flags & MemifProtocol.descriptorFlagNext == 0 {
-                    complete = true
-                    break
-                }
+                cursor &+= 1
             }
-            var valid = chainBad == 0
-            if !complete {
-                // A chain still being written: wait for the rest. One that already covers
-                // the whole ring can never complete: drop it so the ring does not stall.
-                guard segments == Int(ring.size) else { break }
-                valid = false
-            } else if valid && filled &+ segments > capacity {
-                guard segments > capacity else { break }  // fits next time
-                valid = false  // longer than the caller's array will ever be
-            }
-            cursor &+= UInt16(truncatingIfNeeded: segments)
-            available &-= segments
-            taken &+= UInt16(truncatingIfNeeded: segments)
-            bad &+= chainBad
-            if valid {
-                filled &+= segments
-                packets &+= 1
-                bytes &+= chainBytes
-                if segments > 1 { chains &+= 1 }
+            guard cursor != end && filled < capacity else { break }
+            let chain = Self.parseChain(
+                ring, locate, from: cursor, available: Int(end &- cursor), into: out + filled, room: capacity &- filled,
+                capacity: capacity)
+            guard chain.segments > 0 else { break outer }  // incomplete, or for the next call
+            cursor &+= UInt16(truncatingIfNeeded: chain.segments)
+            bad &+= chain.bad
+            if chain.delivered {
+                filled &+= chain.segments
+                chains &+= 1
+                chainSegments &+= chain.segments
+                bytes &+= chain.bytes
             } else {
                 drops &+= 1
             }
         }
-        s.pointee.taken = taken
-        s.pointee.counters.add(packets: packets, bytes: bytes, drops: drops, bad: bad, chains: chains)
+        let packets = filled &- chainSegments &+ chains
+        s.pointee.taken = cursor &- position
+        if packets | bad | drops != 0 {
+            s.pointee.counters.add(packets: packets, bytes: bytes, drops: drops, bad: bad, chains: chains)
+        }
         return filled
+    }
+
+    /// What ``parseChain(_:_:from:available:into:room:capacity:)`` found.
+    @usableFromInline
+    struct Chain {
+        /// Slots the chain takes; 0 when it must wait (incomplete, or no room this call).
+        @usableFromInline var segments = 0
+        @usableFromInline var bytes = 0
+        @usableFromInline var bad = 0
+        /// False when the chain is consumed but dropped (a bad segment, or it can never fit).
+        @usableFromInline var delivered = false
+
+        @inlinable init() {}
+    }
+
+    /// Parses the chain starting at `first` into views at `out` (`room` of them free, in an
+    /// array of `capacity`). Bad descriptors count only once the chain is consumed, never
+    /// while it is still being written. Kept out of line: chains are the rare case.
+    @usableFromInline @inline(never)
+    static func parseChain(
+        _ ring: Ring, _ locate: BufferLocator, from first: UInt16, available: Int,
+        into out: UnsafeMutablePointer<MemifBuffer>, room: Int, capacity: Int
+    ) -> Chain {
+        var chain = Chain()
+        var segments = 0
+        var complete = false
+        while segments < available {
+            let counter = first &+ UInt16(truncatingIfNeeded: segments)
+            let d = ring.descriptor(at: counter)
+            if let data = locate.received(d, at: counter, client: locate.isClient) {
+                if segments < room {
+                    out[segments] = MemifBuffer(
+                        data: data, length: d.length, capacity: d.length,
+                        flags: d.flags & MemifProtocol.descriptorFlagNext, slot: counter)
+                }
+                chain.bytes &+= Int(d.length)
+            } else {
+                chain.bad &+= 1
+            }
+            segments &+= 1
+            if d.flags & MemifProtocol.descriptorFlagNext == 0 {
+                complete = true
+                break
+            }
+        }
+        if !complete {
+            // Still being written: wait. One already covering the whole ring never completes:
+            // drop it so the ring does not stall.
+            guard segments == Int(ring.size) else { return Chain() }
+        } else if chain.bad == 0 && segments > room && segments <= capacity {
+            return Chain()  // fits an empty array: wait for the next call
+        }
+        chain.segments = segments
+        chain.delivered = complete && chain.bad == 0 && segments <= room
+        return chain
     }
 
     /// Gives every slot handed out by ``receive(into:)`` back to the peer; their views become
@@ -148,10 +184,10 @@ public struct MemifRxQueue: @unchecked Sendable {
     @inlinable @inline(__always)
     func refill(_ s: UnsafeMutablePointer<QueueState>, upTo end: UInt16) {
         let ring = s.pointee.ring
-        let bufferSize = s.pointee.bufferSize
+        let locate = s.pointee.locator
         var head = s.pointee.refillHead
         while head != end {
-            ring.setDescriptor(s.pointee.ownDescriptor(head, length: bufferSize, flags: 0), at: head)
+            ring.setDescriptor(locate.ownDescriptor(head, length: locate.bufferSize, flags: 0), at: head)
             head &+= 1
         }
         s.pointee.refillHead = head

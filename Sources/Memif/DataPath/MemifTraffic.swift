@@ -1,3 +1,5 @@
+import CMemifLinux
+
 /// Whole-burst building blocks for traffic tools, benchmarks and simple network functions:
 /// a sink, a source and a MAC-swapping reflector. Each call moves at most one burst and
 /// does no allocation, locking or reference counting per packet.
@@ -10,7 +12,7 @@ public enum MemifTraffic {
         guard n > 0 else { return 0 }
         var touch: UInt64 = 0
         for i in 0..<n { touch &+= burst[i].data.loadUnaligned(as: UInt64.self) }
-        keep(touch)
+        cmemif_keep_u64(touch)
         rx.release()
         return n
     }
@@ -26,7 +28,7 @@ public enum MemifTraffic {
         let free = tx.reserve(into: burst)
         var used = 0
         var packets = 0
-        while used < free && UInt64(packets) < limit {
+        while used < free && UInt64(truncatingIfNeeded: packets) < limit {
             let k = MemifTxQueue.copy(frame, into: burst, from: used, to: free)
             if k == 0 { break }
             used &+= k
@@ -84,8 +86,4 @@ public enum MemifTraffic {
         p.storeBytes(of: d0, toByteOffset: 6, as: UInt32.self)
         p.storeBytes(of: d1, toByteOffset: 10, as: UInt16.self)
     }
-
-    /// Keeps a value the optimiser would otherwise prove unused (and skip the loads).
-    @usableFromInline @inline(never)
-    static func keep(_ value: UInt64) { _ = value }
 }

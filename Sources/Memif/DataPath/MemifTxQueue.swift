@@ -31,15 +31,15 @@ public struct MemifTxQueue: @unchecked Sendable {
         let ring = s.pointee.ring
         let out = buffers.baseAddress.unsafelyUnwrapped
         let start = s.pointee.position
-        if s.pointee.isClient {
+        let locate = s.pointee.locator
+        if locate.isClient {
             var used = start &- ring.loadTailAcquire()
             if used > ring.size { used = ring.size }  // a broken peer's tail: send nothing
             let n = min(Int(ring.size &- used), buffers.count)
-            let bufferSize = s.pointee.bufferSize
             for i in 0..<n {
                 let counter = start &+ UInt16(truncatingIfNeeded: i)
                 out[i] = MemifBuffer(
-                    data: s.pointee.ownBuffer(counter), length: 0, capacity: bufferSize, flags: 0, slot: counter)
+                    data: locate.ownBuffer(counter), length: 0, capacity: locate.bufferSize, flags: 0, slot: counter)
             }
             return n
         }
@@ -55,7 +55,7 @@ public struct MemifTxQueue: @unchecked Sendable {
         while position &+ UInt16(truncatingIfNeeded: n) != end && n < buffers.count {
             let counter = position &+ UInt16(truncatingIfNeeded: n)
             let d = ring.descriptor(at: counter)
-            if let pointer = s.pointee.peerBuffer(d) {
+            if let pointer = locate.received(d, at: counter, client: false) {
                 out[n] = MemifBuffer(data: pointer, length: 0, capacity: d.length, flags: 0, slot: counter)
                 n &+= 1
             } else if n == 0 {
@@ -85,44 +85,76 @@ public struct MemifTxQueue: @unchecked Sendable {
     public func publish(_ buffers: UnsafeMutableBufferPointer<MemifBuffer>, count: Int) -> Int {
         let s = state
         guard s.pointee.isActive else { return 0 }
-        let ring = s.pointee.ring
-        let isClient = s.pointee.isClient
-        let bufs = buffers.baseAddress.unsafelyUnwrapped
         let n = min(count, buffers.count)
-        var published = 0, packets = 0, bytes = 0, chains = 0
-        var chainBytes = 0, chainSegments = 0
-        var end = s.pointee.position
-        var i = 0
+        return s.pointee.isClient ? publishBurst(s, buffers, n, client: true) : publishBurst(s, buffers, n, client: false)
+    }
+
+    @inlinable @inline(__always)
+    func publishBurst(_ s: UnsafeMutablePointer<QueueState>, _ buffers: UnsafeMutableBufferPointer<MemifBuffer>, _ n: Int, client: Bool)
+        -> Int
+    {
+        let ring = s.pointee.ring
+        let locate = s.pointee.locator
+        let bufs = buffers.baseAddress.unsafelyUnwrapped
+        var i = 0, bytes = 0, chains = 0, chainSegments = 0
         while i < n {
-            let b = bufs[i]
-            guard b.length != 0 && b.length <= b.capacity else { break }
-            let flags = b.flags & MemifProtocol.descriptorFlagNext
-            if isClient {
-                ring.setDescriptor(s.pointee.ownDescriptor(b.slot, length: b.length, flags: flags), at: b.slot)
-            } else {
-                let index = Int(b.slot & ring.mask)
-                ring.descriptors[index].length = b.length
-                ring.descriptors[index].flags = flags
+            // The common case, free of calls: packets of one buffer each.
+            while i < n {
+                let b = bufs[i]
+                guard b.length != 0 && b.length <= b.capacity && b.flags & MemifProtocol.descriptorFlagNext == 0 else {
+                    break
+                }
+                Self.write(b, flags: 0, ring, locate, client: client)
+                bytes &+= Int(b.length)
+                i &+= 1
             }
-            chainBytes &+= Int(b.length)
-            chainSegments &+= 1
-            i &+= 1
-            if flags == 0 {
-                end = b.slot &+ 1
-                published = i
-                packets &+= 1
-                bytes &+= chainBytes
-                if chainSegments > 1 { chains &+= 1 }
-                chainBytes = 0
-                chainSegments = 0
-            }
+            guard i < n else { break }
+            let chain = Self.publishChain(bufs + i, count: n &- i, ring, locate)
+            guard chain.segments > 0 else { break }  // an unusable buffer, or a partial chain
+            i &+= chain.segments
+            bytes &+= chain.bytes
+            chains &+= 1
+            chainSegments &+= chain.segments
         }
-        guard published != 0 else { return 0 }
+        guard i != 0 else { return 0 }
+        let end = bufs[i &- 1].slot &+ 1
         s.pointee.position = end
-        if isClient { ring.storeHeadRelease(end) } else { ring.storeTailRelease(end) }
+        if client { ring.storeHeadRelease(end) } else { ring.storeTailRelease(end) }
         s.pointee.signalPeerIfWanted()
-        s.pointee.counters.add(packets: packets, bytes: bytes, chains: chains)
-        return published
+        s.pointee.counters.add(packets: i &- chainSegments &+ chains, bytes: bytes, chains: chains)
+        return i
+    }
+
+    /// Writes one filled buffer's descriptor: a client writes the whole descriptor of its
+    /// own buffer; a server only length and flags of what the client posted (G8).
+    @inlinable @inline(__always)
+    static func write(_ b: MemifBuffer, flags: UInt16, _ ring: Ring, _ locate: BufferLocator, client: Bool) {
+        if client {
+            ring.setDescriptor(locate.ownDescriptor(b.slot, length: b.length, flags: flags), at: b.slot)
+        } else {
+            let index = Int(b.slot & ring.mask)
+            ring.descriptors[index].length = b.length
+            ring.descriptors[index].flags = flags
+        }
+    }
+
+    /// Writes the chain starting at `first` if all of it is there and usable; returns its
+    /// segments and bytes, or zero segments (nothing to publish) otherwise. Out of line:
+    /// chains are the rare case.
+    @usableFromInline @inline(never)
+    static func publishChain(_ first: UnsafeMutablePointer<MemifBuffer>, count: Int, _ ring: Ring, _ locate: BufferLocator)
+        -> (segments: Int, bytes: Int)
+    {
+        var bytes = 0
+        for k in 0..<count {
+            let b = first[k]
+            guard b.length != 0 && b.length <= b.capacity else { return (0, 0) }
+            let flags = b.flags & MemifProtocol.descriptorFlagNext
+            write(b, flags: flags, ring, locate, client: locate.isClient)
+            bytes &+= Int(b.length)
+            if flags == 0 { return (k &+ 1, bytes) }
+        }
+        return (0, 0)
     }
 
     /// Counts packets the application could not send (no free buffer), for the statistics.
@@ -140,7 +172,13 @@ public struct MemifTxQueue: @unchecked Sendable {
         from first: Int, to end: Int
     ) -> Int {
         var remaining = packet.count
-        guard remaining > 0 else { return 0 }
+        guard remaining > 0 && first < end else { return 0 }
+        if remaining <= Int(buffers[first].capacity) {  // the common case: one buffer
+            buffers[first].data.copyMemory(from: packet.baseAddress.unsafelyUnwrapped, byteCount: remaining)
+            buffers[first].length = UInt32(truncatingIfNeeded: remaining)
+            buffers[first].flags = 0
+            return 1
+        }
         var room = 0
         var i = first
         while i < end && room < remaining {

@@ -63,27 +63,13 @@ struct QueueState {
     @inlinable @inline(__always)
     var isActive: Bool { cmemif_load_relaxed_u32(active) != 0 }
 
-    /// Client only: where the buffer of slot `counter` lives.
+    /// The fields that turn a descriptor into a buffer address, copied into a local value
+    /// once per burst so the per-descriptor loop keeps them in registers.
     @inlinable @inline(__always)
-    func ownBuffer(_ counter: UInt16) -> UnsafeMutableRawPointer {
-        ownBuffers + Int(counter & ring.mask) &* Int(bufferSize)
-    }
-
-    @inlinable @inline(__always)
-    func ownDescriptor(_ counter: UInt16, length: UInt32, flags: UInt16) -> cmemif_desc_t {
-        cmemif_desc_t(
-            flags: flags, region: ownRegion, length: length,
-            offset: ownOffset &+ UInt32(counter & ring.mask) &* bufferSize, metadata: 0)
-    }
-
-    /// Server only: the validated location of a peer descriptor's buffer, or nil when its
-    /// region, bounds or length are wrong. Bounds use 64-bit arithmetic.
-    @inlinable @inline(__always)
-    func peerBuffer(_ d: cmemif_desc_t) -> UnsafeMutableRawPointer? {
-        guard d.region < regionCount, d.length != 0 else { return nil }
-        let span = regions[Int(d.region)]
-        guard UInt64(d.offset) &+ UInt64(d.length) <= span.size else { return nil }
-        return span.base + Int(d.offset)
+    var locator: BufferLocator {
+        BufferLocator(
+            isClient: isClient, regions: regions, regionCount: regionCount, ownBuffers: ownBuffers,
+            ownRegion: ownRegion, ownOffset: ownOffset, bufferSize: bufferSize, mask: ring.mask)
     }
 
     /// Wakes the peer after a publish, unless it polls (MASK_INT set on the ring).
@@ -92,5 +78,63 @@ struct QueueState {
         if ring.loadFlags() & MemifProtocol.ringFlagMaskInterrupt == 0 {
             cmemif_eventfd_signal(eventFD)
         }
+    }
+}
+
+/// Maps descriptors to buffer addresses and builds the client's own descriptors: the
+/// per-burst snapshot of ``QueueState`` the hot loops use (see ``QueueState/locator``).
+@usableFromInline
+struct BufferLocator {
+    @usableFromInline let isClient: Bool
+    @usableFromInline let regions: UnsafePointer<RegionSpan>
+    @usableFromInline let regionCount: UInt16
+    @usableFromInline let ownBuffers: UnsafeMutableRawPointer
+    @usableFromInline let ownRegion: UInt16
+    @usableFromInline let ownOffset: UInt32
+    @usableFromInline let bufferSize: UInt32
+    @usableFromInline let mask: UInt16
+
+    @inlinable @inline(__always)
+    init(
+        isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16, ownBuffers: UnsafeMutableRawPointer,
+        ownRegion: UInt16, ownOffset: UInt32, bufferSize: UInt32, mask: UInt16
+    ) {
+        self.isClient = isClient
+        self.regions = regions
+        self.regionCount = regionCount
+        self.ownBuffers = ownBuffers
+        self.ownRegion = ownRegion
+        self.ownOffset = ownOffset
+        self.bufferSize = bufferSize
+        self.mask = mask
+    }
+
+    /// Where a received descriptor's data is, or nil when the descriptor is bad. A client
+    /// trusts only the length (within its own buffer size) and uses its own buffer address;
+    /// a server checks region and bounds in 64 bits. `client` is passed as a constant by
+    /// role-specialised loops, so the branch folds away.
+    @inlinable @inline(__always)
+    func received(_ d: cmemif_desc_t, at counter: UInt16, client: Bool) -> UnsafeMutableRawPointer? {
+        if client {
+            return d.length != 0 && d.length <= bufferSize ? ownBuffer(counter) : nil
+        }
+        guard d.region < regionCount, d.length != 0 else { return nil }
+        let span = regions[Int(d.region)]
+        guard UInt64(d.offset) &+ UInt64(d.length) <= span.size else { return nil }
+        return span.base + Int(d.offset)
+    }
+
+    /// Client only: the buffer of slot `counter`.
+    @inlinable @inline(__always)
+    func ownBuffer(_ counter: UInt16) -> UnsafeMutableRawPointer {
+        ownBuffers + Int(counter & mask) &* Int(bufferSize)
+    }
+
+    /// Client only: the descriptor for slot `counter`'s own buffer.
+    @inlinable @inline(__always)
+    func ownDescriptor(_ counter: UInt16, length: UInt32, flags: UInt16) -> cmemif_desc_t {
+        cmemif_desc_t(
+            flags: flags, region: ownRegion, length: length, offset: ownOffset &+ UInt32(counter & mask) &* bufferSize,
+            metadata: 0)
     }
 }

@@ -41,9 +41,9 @@ struct Ring {
     @inlinable @inline(__always)
     func storeFlags(_ v: UInt16) { cmemif_store_relaxed_u16(header + RingLayout.flagsOffset, v) }
 
-    /// The descriptor of free-running index `counter`, read once.
+    /// The descriptor of free-running index `counter`, read once (see `cmemif_desc_load`).
     @inlinable @inline(__always)
-    func descriptor(at counter: UInt16) -> cmemif_desc_t { descriptors[Int(counter & mask)] }
+    func descriptor(at counter: UInt16) -> cmemif_desc_t { cmemif_desc_load(descriptors + Int(counter & mask)) }
 
     @inlinable @inline(__always)
     func setDescriptor(_ d: cmemif_desc_t, at counter: UInt16) { descriptors[Int(counter & mask)] = d }
