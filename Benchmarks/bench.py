@@ -95,9 +95,9 @@ def testpmd(role, socket, size):
             "--file-prefix=" + prefix, f"--vdev=net_memif0,role={role},id=0,socket={socket}", "--",
             "--nb-cores=1", "--no-mlockall", "--total-num-mbufs=16384", "--stats-period=1"]
     if role == "client":
-        args += ["--forward-mode=txonly", f"--txpkts={size}"]
         if size > 2048:  # txonly builds single-segment frames: the mbuf must hold one
-            args.append(f"--mbuf-size={size + 256}")
+            args.append("--mbuf-size=10240")  # (before --txpkts, which is checked against it)
+        args += ["--forward-mode=txonly", f"--txpkts={size}"]
     else:
         args.append("--forward-mode=rxonly")
     return Child(args), prefix
@@ -172,9 +172,22 @@ def run_pair(pair, size, warmup, seconds):
     return statistics.mean(measured)
 
 
+def compiled(source, *flags):
+    exe = os.path.join(tempfile.gettempdir(), "memif-" + os.path.splitext(source)[0])
+    subprocess.run(["cc", "-O2", *flags, "-o", exe, os.path.join(ROOT, "Benchmarks", source)], check=True)
+    return exe
+
+
+def core_latency():
+    """Cache-line round trip between the two benchmark cores, in ns (median of three)."""
+    exe = compiled("core_latency.c", "-pthread")
+    runs = [float(subprocess.run([exe, str(SENDER_CPU), str(RECEIVER_CPU)], check=True, capture_output=True,
+                                 text=True).stdout) for _ in range(3)]
+    return statistics.median(runs)
+
+
 def memcpy_ceiling(size, runs):
-    exe = os.path.join(tempfile.gettempdir(), "memif-memcpy-rate")
-    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT, "Benchmarks", "memcpy_rate.c")], check=True)
+    exe = compiled("memcpy_rate.c")
     rates = [float(subprocess.run([exe, str(size), "1.0", str(SENDER_CPU)], check=True, capture_output=True,
                                   text=True).stdout) for _ in range(runs)]
     return statistics.median(rates)
@@ -239,7 +252,10 @@ def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
              f"{result['runs']} runs per point, {result['seconds']} s each after {result['warmup']} s of warm-up; "
-             "median Mpps, Gbit/s of frame bytes, ratio to DPDK->DPDK.", "",
+             "median Mpps, Gbit/s of frame bytes, and the median over runs of the ratio to DPDK->DPDK in "
+             "the same run. Cache-line round trip between the two cores over the runs: "
+             f"{result['core_latency_ns']['min']:.0f} to {result['core_latency_ns']['max']:.0f} ns "
+             f"(median {result['core_latency_ns']['median']:.0f}).", "",
              "| size | " + " | ".join(PAIRS) + " |", "|---:|" + "---:|" * len(PAIRS)]
     for size in sorted({p["size"] for p in result["points"]}):
         row = [f"{size} B"]
@@ -307,8 +323,8 @@ def update_doc(table):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
@@ -323,19 +339,25 @@ def main():
 
     started = time.time()
     points = []
+    latencies = []
     for size in sizes:
         rates = {pair: [] for pair in PAIRS}
         for run in range(args.runs):
+            latency = core_latency()
+            latencies.append(latency)
             for pair in PAIRS:
                 rate = run_pair(pair, size, args.warmup, args.seconds)
                 rates[pair].append(rate)
-                log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps")
-        base = statistics.median(rates["DPDK->DPDK"])
+                log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps  (cores {latency:.0f} ns apart)")
         for pair in PAIRS:
             mpps = statistics.median(rates[pair]) / 1e6
+            # Each run's pairs ran back to back: divide within a run, then take the median,
+            # so a machine that changes speed between runs does not skew the ratio.
+            ratios = [r / base for r, base in zip(rates[pair], rates["DPDK->DPDK"])]
             points.append({"pair": pair, "size": size, "runs_mpps": [round(r / 1e6, 4) for r in rates[pair]],
                            "mpps": round(mpps, 4), "gbps": round(mpps * 1e6 * size * 8 / 1e9, 3),
-                           "ratio": round(mpps * 1e6 / base, 3)})
+                           "ratio": round(statistics.median(ratios), 3),
+                           "runs_ratio": [round(r, 3) for r in ratios]})
 
     memcpy_gbytes = source_gbytes = copy_ratio = None
     if 1500 in sizes:
@@ -350,6 +372,8 @@ def main():
               "machine": machine(), "runs": args.runs, "seconds": args.seconds, "warmup": args.warmup,
               "points": points, "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
+              "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),
+                                  "max": max(latencies)},
               "duration_s": round(time.time() - started)}
     result["targets"] = evaluate(points, copy_ratio)
     os.makedirs(RESULTS, exist_ok=True)
