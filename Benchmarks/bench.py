@@ -123,13 +123,15 @@ def samples(kind, text, size):
         for mpps, gbps in re.findall(r"rx (\d+\.\d+) Mpps (\d+\.\d+) Gbit/s", text):
             mpps, gbps = float(mpps), float(gbps)
             if mpps > 0.01:
-                check_size(gbps * 1e9 / (mpps * 1e6) / 8, size, text)
+                # memifctl prints rounded rates of counters read a moment apart: looser.
+                check_size(gbps * 1e9 / (mpps * 1e6) / 8, size, text, tolerance=0.05)
                 rates.append(mpps * 1e6)
     return rates
 
 
-def check_size(measured, size, text):
-    if abs(measured - size) > 0.02 * size + 1:
+def check_size(measured, size, text, tolerance=0.02):
+    """Catches a peer that silently sent another size (testpmd falls back to 64 B)."""
+    if abs(measured - size) > tolerance * size + 1:
         raise RuntimeError(f"receiver saw {measured:.0f}-byte frames, expected {size}:\n{text[-2000:]}")
 
 

@@ -57,7 +57,8 @@ struct TrafficRunner {
             guard let connection = memif.waitForConnection(timeout: .milliseconds(100)) else { continue }
             print(
                 "\(label): connected to peer \"\(connection.peerApplicationName)\" interface \"\(connection.peerInterfaceName)\","
-                    + " \(connection.receiveQueueCount) rx / \(connection.transmitQueueCount) tx queues")
+                    + " \(connection.receiveQueueCount) rx / \(connection.transmitQueueCount) tx queues,"
+                    + " peer \(connection.transmitQueue(0).peerWantsInterrupts ? "wants interrupts" : "polls")")
             drive(connection, until: end, totals: &totals)
             if !connection.isConnected {
                 print("\(label): disconnected: \(memif.lastDisconnectReason ?? "unknown reason")")
@@ -117,8 +118,12 @@ struct TrafficRunner {
                     if stopRequested.load(ordering: .relaxed) || Clock.seconds() >= end { break }
                     meter.tick()
                 }
-                if moved == 0 && options.interrupt {
-                    _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
+                if moved == 0 {
+                    if options.interrupt {
+                        _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
+                    } else {
+                        cmemif_cpu_relax()  // nothing moved: poll gently
+                    }
                 }
             }
         }

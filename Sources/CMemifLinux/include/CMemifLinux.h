@@ -76,6 +76,15 @@ static inline void cmemif_store_relaxed_u32(void *p, uint32_t v) {
 }
 /// Makes the compiler compute `v` (and the loads behind it) without emitting any code.
 static inline void cmemif_keep_u64(uint64_t v) { __asm__ volatile("" : : "r"(v)); }
+/// Tells the core a spin-wait is under way (x86 PAUSE, arm64 YIELD), so an idle poller
+/// leaves execution resources to a hyperthread sibling, which may be its own peer.
+static inline void cmemif_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
 static inline void cmemif_prefetch_read(const void *p) { __builtin_prefetch(p, 0, 3); }
 static inline void cmemif_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
 

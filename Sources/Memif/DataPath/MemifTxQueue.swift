@@ -22,6 +22,12 @@ public struct MemifTxQueue: @unchecked Sendable {
 
     public var statistics: MemifQueueStatistics { state.pointee.counters.snapshot() }
 
+    /// True while the peer asks to be woken through the eventfd after each publish (its
+    /// `MASK_INT` is clear); every publish then costs a `write` system call.
+    public var peerWantsInterrupts: Bool {
+        state.pointee.ring.loadFlags() & MemifProtocol.ringFlagMaskInterrupt == 0
+    }
+
     /// Hands out up to `buffers.count` free buffers, each with its ``MemifBuffer/capacity``.
     /// Nothing is sent until ``publish(_:count:)``; buffers not published stay free.
     @inlinable
