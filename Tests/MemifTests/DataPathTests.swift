@@ -137,6 +137,19 @@ import Testing
         #expect(rx.statistics.badDescriptors == 1)
     }
 
+    @Test func aHeadMovedBackwardsHandsOutNothingStale() throws {
+        let c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
+        let pair = try LoopbackPair(configuration: c)
+        let burst = MemifBurst(capacity: 16)
+        #expect(Frames.send((0..<4).map { Frames.make($0, size: 64) }, pair.client.transmitQueue(0), burst) == 4)
+        let rx = pair.server.receiveQueue(0)
+        #expect(rx.receive(into: burst.buffers) == 4)
+        pair.clientToServerRing(0, c).storeHeadRelease(1)  // a peer taking back what it published
+        #expect(rx.receive(into: burst.buffers) == 0)
+        pair.clientToServerRing(0, c).storeHeadRelease(65000)  // or jumping far behind
+        #expect(rx.receive(into: burst.buffers) == 0)
+    }
+
     @Test func anEndlessChainIsDroppedInsteadOfStallingTheRing() throws {
         let c = LoopbackPair.configuration(log2RingSize: 2, bufferSize: 128)
         let pair = try LoopbackPair(configuration: c)

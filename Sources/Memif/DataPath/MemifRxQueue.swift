@@ -52,6 +52,10 @@ public struct MemifRxQueue: @unchecked Sendable {
             outstanding = ring.size
             bad = 1
         }
+        guard outstanding > taken else {  // nothing new (or a peer moving its index back)
+            if bad != 0 { s.pointee.counters.add(packets: 0, bytes: 0, bad: bad) }
+            return 0
+        }
         let end = position &+ outstanding
         var cursor = position &+ taken
         let out = buffers.baseAddress.unsafelyUnwrapped
