@@ -72,12 +72,13 @@ public final class MemifConnection: @unchecked Sendable {
         let isClient = role == .client
         for (i, setup) in (receive + transmit).enumerated() {
             let ring = Ring(header: setup.header, layout: ringLayout, log2RingSize: setup.log2RingSize)
+            let locator = BufferLocator(
+                isClient: isClient, regions: regionSpans, regionCount: UInt16(regions.count),
+                ownBuffers: setup.ownBuffers ?? setup.header, ownRegion: setup.ownRegion, ownOffset: setup.ownOffset,
+                bufferSize: UInt32(bufferSize), mask: ring.mask)
             (states + i).initialize(
                 to: QueueState(
-                    ring: ring, isClient: isClient, regions: regionSpans, regionCount: UInt16(regions.count),
-                    ownBuffers: setup.ownBuffers ?? setup.header, ownRegion: setup.ownRegion,
-                    ownOffset: setup.ownOffset, bufferSize: UInt32(bufferSize), eventFD: setup.eventFD.raw,
-                    counters: counters + i, active: activeFlag))
+                    ring: ring, locator: locator, eventFD: setup.eventFD.raw, counters: counters + i, active: activeFlag))
         }
         // Indices as the peer left them at connect (DPDK and libmemif reset them to 0, G13).
         for i in 0..<total {

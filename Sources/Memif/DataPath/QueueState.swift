@@ -16,18 +16,9 @@ struct RegionSpan {
 @usableFromInline
 struct QueueState {
     @usableFromInline var ring: Ring
-    /// True on the client, which owns the buffers; false on the server.
-    @usableFromInline let isClient: Bool
-    /// Server: every region the client registered, indexed by descriptor `region`.
-    @usableFromInline let regions: UnsafePointer<RegionSpan>
-    @usableFromInline let regionCount: UInt16
-    /// Client: this ring's buffers. Slot `k` (masked) is at `ownBuffers + k * bufferSize`,
-    /// which is offset `ownOffset + k * bufferSize` of region `ownRegion`. The client uses
-    /// these, never the descriptor contents a peer could have rewritten.
-    @usableFromInline let ownBuffers: UnsafeMutableRawPointer
-    @usableFromInline let ownRegion: UInt16
-    @usableFromInline let ownOffset: UInt32
-    @usableFromInline let bufferSize: UInt32
+    /// How this queue's descriptors map to buffers; copied into a local value once per
+    /// burst so the per-descriptor loops keep it in registers.
+    @usableFromInline let locator: BufferLocator
     /// Receive: first slot not yet given back. Transmit: our producer index.
     @usableFromInline var position: UInt16
     /// Receive: slots handed out by receive() and not yet released.
@@ -40,18 +31,11 @@ struct QueueState {
     @usableFromInline let active: UnsafeMutablePointer<UInt32>
 
     init(
-        ring: Ring, isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16,
-        ownBuffers: UnsafeMutableRawPointer, ownRegion: UInt16, ownOffset: UInt32, bufferSize: UInt32,
-        eventFD: Int32, counters: UnsafeMutablePointer<QueueCounters>, active: UnsafeMutablePointer<UInt32>
+        ring: Ring, locator: BufferLocator, eventFD: Int32, counters: UnsafeMutablePointer<QueueCounters>,
+        active: UnsafeMutablePointer<UInt32>
     ) {
         self.ring = ring
-        self.isClient = isClient
-        self.regions = regions
-        self.regionCount = regionCount
-        self.ownBuffers = ownBuffers
-        self.ownRegion = ownRegion
-        self.ownOffset = ownOffset
-        self.bufferSize = bufferSize
+        self.locator = locator
         self.position = 0
         self.taken = 0
         self.refillHead = 0
@@ -60,17 +44,12 @@ struct QueueState {
         self.active = active
     }
 
+    /// True on the client, which owns the buffers; false on the server.
+    @inlinable @inline(__always)
+    var isClient: Bool { locator.isClient }
+
     @inlinable @inline(__always)
     var isActive: Bool { cmemif_load_relaxed_u32(active) != 0 }
-
-    /// The fields that turn a descriptor into a buffer address, copied into a local value
-    /// once per burst so the per-descriptor loop keeps them in registers.
-    @inlinable @inline(__always)
-    var locator: BufferLocator {
-        BufferLocator(
-            isClient: isClient, regions: regions, regionCount: regionCount, ownBuffers: ownBuffers,
-            ownRegion: ownRegion, ownOffset: ownOffset, bufferSize: bufferSize, mask: ring.mask)
-    }
 
     /// Wakes the peer after a publish, unless it polls (MASK_INT set on the ring).
     @inlinable @inline(__always)
@@ -81,13 +60,17 @@ struct QueueState {
     }
 }
 
-/// Maps descriptors to buffer addresses and builds the client's own descriptors: the
-/// per-burst snapshot of ``QueueState`` the hot loops use (see ``QueueState/locator``).
+/// Maps descriptors to buffer addresses and builds the client's own descriptors.
 @usableFromInline
 struct BufferLocator {
+    /// True on the client, which owns the buffers; false on the server.
     @usableFromInline let isClient: Bool
+    /// Server: every region the client registered, indexed by descriptor `region`.
     @usableFromInline let regions: UnsafePointer<RegionSpan>
     @usableFromInline let regionCount: UInt16
+    /// Client: this ring's buffers. Slot `k` (masked) is at `ownBuffers + k * bufferSize`,
+    /// which is offset `ownOffset + k * bufferSize` of region `ownRegion`. The client uses
+    /// these, never the descriptor contents a peer could have rewritten.
     @usableFromInline let ownBuffers: UnsafeMutableRawPointer
     @usableFromInline let ownRegion: UInt16
     @usableFromInline let ownOffset: UInt32
