@@ -86,13 +86,7 @@ struct HostileHandshakeTests {
 
         // CONNECT, then gone before reading CONNECTED.
         do {
-            let region = try HostileRegion()
-            let h = try HostileClient(fx.socketName)
-            _ = try h.expectHello()
-            try h.initialize()
-            try h.addRegion(region)
-            try h.addRings()
-            try h.send(.connect(interfaceName: "vanishing"))
+            _ = try fx.sendHandshake(HostileRegion(), interfaceName: "vanishing")
         }
         fx.checkGoodTraffic("after")
         fx.checkFreshClient("after")
@@ -223,13 +217,7 @@ struct HostileHandshakeTests {
             }
             // CONNECT, then gone before CONNECTED.
             do {
-                let region = try HostileRegion()
-                let h = try HostileClient(fx.socketName)
-                _ = try h.expectHello()
-                try h.initialize()
-                try h.addRegion(region)
-                try h.addRings()
-                try h.send(.connect(interfaceName: "vanishing"))
+                _ = try fx.sendHandshake(HostileRegion(), interfaceName: "vanishing")
             } catch {
                 Issue.record("vanishing client: \(error)")
             }

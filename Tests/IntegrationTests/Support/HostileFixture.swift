@@ -159,13 +159,20 @@ final class HostileFixture {
         try withExtendedLifetime(client) { try body(region, connection) }
     }
 
-    func connectHostile(_ region: HostileRegion) throws -> HostileClient {
+    /// A hand-made client for id 0 that has registered `region` and its rings and sent
+    /// CONNECT, without waiting for the answer.
+    func sendHandshake(_ region: HostileRegion, interfaceName: String = "hostile0") throws -> HostileClient {
         let h = try HostileClient(socketName)
         _ = try h.expectHello()
         try h.initialize(id: 0)
         try h.addRegion(region)
         try h.addRings()
-        try h.send(.connect(interfaceName: "hostile0"))
+        try h.send(.connect(interfaceName: interfaceName))
+        return h
+    }
+
+    func connectHostile(_ region: HostileRegion) throws -> HostileClient {
+        let h = try sendHandshake(region)
         let r = h.next()
         guard r == .message(.connected(interfaceName: "server0")) else {
             throw HostileError("CONNECT was answered with \(r), not CONNECTED \"server0\"")
