@@ -39,7 +39,7 @@ final class ClientDriver {
         let channel = ControlChannel(socket: socket, loop: loop)
         channel.onEvent = { [unowned self] event in handle(event) }
         self.channel = channel
-        self.handshake = ClientHandshake(configuration: interface.configuration)
+        self.handshake = ClientHandshake(configuration: interface.configuration, pooledSlots: interface.pooledSlots)
         channel.start()
         // A server that accepts but never answers must not hold us forever.
         handshakeTimer = loop.schedule(after: interface.configuration.handshakeTimeout) { [weak self] in

@@ -15,7 +15,13 @@ struct ClientHandshake {
     private var memory: ClientMemory?
     private(set) var serverName = ""
 
-    init(configuration: MemifConfiguration) { self.configuration = configuration }
+    /// The interface's slot tables when it draws on a ``MemifBufferPool``.
+    let pooledSlots: [SlotTable]?
+
+    init(configuration: MemifConfiguration, pooledSlots: [SlotTable]? = nil) {
+        self.configuration = configuration
+        self.pooledSlots = pooledSlots
+    }
 
     mutating func handle(_ message: MemifMessage, fd: OwnedDescriptor?) -> HandshakeStep {
         guard fd == nil else { return .refuse(DisconnectReason.unexpectedFD) }
@@ -46,7 +52,8 @@ struct ClientHandshake {
         guard layout.regionSizes.count <= Int(hello.maxRegion) + 1 else { return .refuse(DisconnectReason.invalidRegionIndex) }
         do {
             let memory = try ClientMemory(
-                configuration: c, clientToServer: toServer, serverToClient: toClient, log2RingSize: log2)
+                configuration: c, clientToServer: toServer, serverToClient: toClient, log2RingSize: log2,
+                pooledSlots: pooledSlots)
             self.memory = memory
             pending = [(.initialize(.init(id: c.id, mode: c.mode.rawValue, secret: Array(c.secret.utf8), name: c.applicationName)), nil)]
             pending += memory.registrationMessages().map { ($0.0, $0.1) }
@@ -72,7 +79,7 @@ struct ClientHandshake {
             role: .client, mode: configuration.mode, peerApplicationName: serverName, peerInterfaceName: peerInterface,
             regions: memory.regions, receive: Array(memory.rings[toServer...]), transmit: Array(memory.rings[..<toServer]),
             ringLayout: configuration.ringLayout, bufferSize: configuration.bufferSize,
-            interruptMode: false)
+            interruptMode: false, slotOwner: memory.slotOwner)
         self.memory = nil
         return .established(connection)
     }

@@ -9,31 +9,56 @@ struct ClientMemory {
     let regions: [SharedRegion]
     /// Client-to-server rings (our transmit) then server-to-client (our receive).
     let rings: [MemifConnection.RingSetup]
+    /// What the slot tables belong to: the pool, or a ``SlotTableOwner`` of this memory.
+    let slotOwner: AnyObject
 
-    init(configuration c: MemifConfiguration, clientToServer: Int, serverToClient: Int, log2RingSize: UInt8)
-        throws(MemifError)
-    {
+    /// - Parameter pooledSlots: with a pool, the interface's tables: one per configured
+    ///   client-to-server queue, then one per server-to-client queue.
+    init(
+        configuration c: MemifConfiguration, clientToServer: Int, serverToClient: Int, log2RingSize: UInt8,
+        pooledSlots: [SlotTable]? = nil
+    ) throws(MemifError) {
         self.log2RingSize = log2RingSize
         layout = ClientMemoryLayout(
             configuration: c, log2RingSize: log2RingSize, clientToServer: clientToServer,
             serverToClient: serverToClient)
         var regions: [SharedRegion] = []
         for (i, size) in layout.regionSizes.enumerated() {
-            regions.append(try SharedRegion.create(size: size, name: "memif region \(i)"))
+            if i == 1, let pool = c.bufferPool {
+                regions.append(pool.region)
+            } else {
+                regions.append(try SharedRegion.create(size: size, name: "memif region \(i)"))
+            }
         }
         self.regions = regions
+        let tables: [SlotTable]
+        if let pool = c.bufferPool, let pooledSlots {
+            let toClientBase = c.clientToServerQueues
+            tables = (0..<layout.ringCount).map { g in
+                g < clientToServer ? pooledSlots[g] : pooledSlots[toClientBase + g - clientToServer]
+            }
+            slotOwner = pool
+        } else {
+            guard c.bufferPool == nil else {
+                throw MemifError(.invalidConfiguration, "a client on a buffer pool needs the slot tables it claimed")
+            }
+            let l = layout
+            tables = (0..<l.ringCount).map { g in
+                SlotTable(count: l.slots) { UInt32(truncatingIfNeeded: l.bufferOffset(global: g) + UInt64($0 * l.bufferSize)) }
+            }
+            slotOwner = SlotTableOwner(tables)
+        }
         var rings: [MemifConnection.RingSetup] = []
         for g in 0..<layout.ringCount {
             let header = regions[0].base + Int(layout.ringOffset(global: g))
             Ring(header: header, layout: c.ringLayout, log2RingSize: log2RingSize).initialize()
             let efd = cmemif_eventfd(0, 1)
             guard efd >= 0 else { throw MemifError.system("eventfd") }
-            let bufferOffset = layout.bufferOffset(global: g)
             rings.append(
                 MemifConnection.RingSetup(
                     header: header, log2RingSize: log2RingSize, eventFD: OwnedDescriptor(efd),
-                    ownBuffers: regions[Int(layout.bufferRegion)].base + Int(bufferOffset),
-                    ownRegion: layout.bufferRegion, ownOffset: UInt32(bufferOffset)))
+                    ownBase: regions[Int(layout.bufferRegion)].base, ownRegion: layout.bufferRegion,
+                    slots: tables[g].offsets, pooled: c.bufferPool != nil))
         }
         self.rings = rings
     }

@@ -1,7 +1,9 @@
 /// Where a client puts its rings and buffers (reference section 2.1). Rings sit back to
 /// back from offset 0 of region 0: client-to-server rings first, then server-to-client.
 /// Buffers of global ring `g` (client-to-server `i` is `g = i`, server-to-client `i` is
-/// `g = S + i`), slot `k`, sit at `buffersOffset + (g * N + k) * B` of `bufferRegion`.
+/// `g = S + i`), slot `k`, start at `buffersOffset + (g * N + k) * B` of `bufferRegion`
+/// (zero-copy forwarding may later swap them between slots). With a ``MemifBufferPool``,
+/// region 0 holds the rings only and region 1 is the pool.
 struct ClientMemoryLayout: Equatable {
     let ringBytes: Int
     let ringCount: Int
@@ -10,6 +12,8 @@ struct ClientMemoryLayout: Equatable {
     let bufferRegion: UInt16
     let buffersOffset: UInt64
     let clientToServerRings: Int
+    /// Bytes of the pool's region, when buffers come from a pool.
+    let poolBytes: UInt64?
 
     init(configuration c: MemifConfiguration, log2RingSize: UInt8, clientToServer: Int? = nil, serverToClient: Int? = nil) {
         let s = clientToServer ?? c.clientToServerQueues
@@ -19,6 +23,12 @@ struct ClientMemoryLayout: Equatable {
         clientToServerRings = s
         slots = 1 << Int(log2RingSize)
         bufferSize = c.bufferSize
+        poolBytes = c.bufferPool?.region.size
+        if c.bufferPool != nil {
+            bufferRegion = 1
+            buffersOffset = 0
+            return
+        }
         switch c.regionLayout {
         case .ringsThenBuffers:
             bufferRegion = 0
@@ -29,7 +39,7 @@ struct ClientMemoryLayout: Equatable {
         }
     }
 
-    var bufferBytes: UInt64 { UInt64(ringCount) * UInt64(slots) * UInt64(bufferSize) }
+    var bufferBytes: UInt64 { poolBytes ?? UInt64(ringCount) * UInt64(slots) * UInt64(bufferSize) }
     /// One past the last buffer byte, as an offset in the buffer region.
     var bufferRegionEnd: UInt64 { buffersOffset + bufferBytes }
 

@@ -46,6 +46,10 @@ public struct MemifConfiguration: Sendable {
     /// A peer that has not completed the handshake by then is dropped (the client then
     /// retries).
     public var handshakeTimeout: Duration
+    /// Client only: take buffers from this pool (registered as region 1, rings in region 0)
+    /// instead of a region of this interface's own, so packets can be forwarded by
+    /// descriptor between interfaces on the same pool. `bufferSize` must match the pool's.
+    public var bufferPool: MemifBufferPool?
 
     public init(
         role: Role, socket: MemifSocketName, id: UInt32 = 0, mode: MemifMode = .ethernet, secret: String = "",
@@ -94,6 +98,16 @@ public struct MemifConfiguration: Sendable {
             }
         }
         guard mode != .puntInject else { throw fail("punt/inject mode is not specified by any peer") }
+        if let pool = bufferPool {
+            guard role == .client else { throw fail("only a client owns buffers; a server cannot use a buffer pool") }
+            guard pool.bufferSize == bufferSize else {
+                throw fail("buffer size \(bufferSize) differs from the pool's \(pool.bufferSize)")
+            }
+            let needed = (clientToServerQueues + serverToClientQueues) << Int(log2RingSize)
+            guard needed <= pool.available else {
+                throw fail("buffer pool has \(pool.available) free buffers, \(needed) needed")
+            }
+        }
         if role == .client {
             let layout = ClientMemoryLayout(configuration: self, log2RingSize: log2RingSize)
             guard layout.bufferRegionEnd <= UInt64(UInt32.max) + 1 else {

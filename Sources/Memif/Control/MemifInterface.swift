@@ -35,11 +35,24 @@ public final class MemifInterface: @unchecked Sendable {
     /// Loop-thread only.
     private var clientDriver: ClientDriver?
     private var started = false
+    /// A pooled client's buffers, one table per configured queue (client-to-server first),
+    /// claimed once and kept across reconnects.
+    let pooledSlots: [SlotTable]?
 
     public init(_ configuration: MemifConfiguration, eventLoop: MemifEventLoop, logger: Logger? = nil) throws(MemifError) {
         try configuration.validate()
         self.configuration = configuration
         self.loop = eventLoop
+        if let pool = configuration.bufferPool {
+            let slots = 1 << Int(configuration.log2RingSize)
+            var tables: [SlotTable] = []
+            for _ in 0..<(configuration.clientToServerQueues + configuration.serverToClientQueues) {
+                tables.append(try pool.claim(slots))
+            }
+            pooledSlots = tables
+        } else {
+            pooledSlots = nil
+        }
         var logger = logger ?? Logger(label: "memif")
         logger[metadataKey: "memif"] = "\(configuration.socket)/\(configuration.id)"
         self.logger = logger

@@ -33,23 +33,31 @@ public final class MemifConnection: @unchecked Sendable {
     private let activeFlag: UnsafeMutablePointer<UInt32>
     private let receiveCount: Int
     private let transmitCount: Int
+    /// What the slot tables belong to (a pool, or this connection's own tables).
+    private let slotOwner: AnyObject?
 
     /// One ring as the handshake found it: where it is and the eventfd that signals it.
     struct RingSetup {
         var header: UnsafeMutableRawPointer
         var log2RingSize: UInt8
         var eventFD: OwnedDescriptor
-        /// Client only: where this ring's buffers are.
-        var ownBuffers: UnsafeMutableRawPointer?
+        /// Client only: the buffer region's base and index, and which buffer each slot holds.
+        var ownBase: UnsafeMutableRawPointer?
         var ownRegion: UInt16 = 0
-        var ownOffset: UInt32 = 0
+        var slots: UnsafeMutablePointer<UInt32>?
+        /// Client only: the buffers come from a shared ``MemifBufferPool``.
+        var pooled = false
     }
+
+    /// The slot table of a server, which has none: never read.
+    nonisolated(unsafe) private static let noSlots = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
 
     init(
         role: MemifConfiguration.Role, mode: MemifMode, peerApplicationName: String, peerInterfaceName: String,
         regions: [SharedRegion], receive: [RingSetup], transmit: [RingSetup], ringLayout: RingLayout,
-        bufferSize: Int, interruptMode: Bool
+        bufferSize: Int, interruptMode: Bool, slotOwner: AnyObject? = nil
     ) {
+        self.slotOwner = slotOwner
         self.role = role
         self.mode = mode
         self.peerApplicationName = peerApplicationName
@@ -74,8 +82,8 @@ public final class MemifConnection: @unchecked Sendable {
             let ring = Ring(header: setup.header, layout: ringLayout, log2RingSize: setup.log2RingSize)
             let locator = BufferLocator(
                 isClient: isClient, regions: regionSpans, regionCount: UInt16(regions.count),
-                ownBuffers: setup.ownBuffers ?? setup.header, ownRegion: setup.ownRegion, ownOffset: setup.ownOffset,
-                bufferSize: UInt32(bufferSize), mask: ring.mask)
+                ownBase: setup.ownBase ?? setup.header, ownRegion: setup.ownRegion, slots: setup.slots ?? Self.noSlots,
+                bufferSize: UInt32(bufferSize), mask: ring.mask, pooled: setup.pooled)
             (states + i).initialize(
                 to: QueueState(
                     ring: ring, locator: locator, eventFD: setup.eventFD.raw, counters: counters + i, active: activeFlag))
@@ -94,11 +102,16 @@ public final class MemifConnection: @unchecked Sendable {
                 ring.storeFlags(interruptMode ? 0 : MemifProtocol.ringFlagMaskInterrupt)
             }
         }
-        // A client posts its empty receive buffers only now, after CONNECTED (G13).
+        // A client posts its empty receive buffers only now, after CONNECTED (G13); from a
+        // pool, on the first receive instead (``QueueState/refillPending``).
         if isClient {
             for i in 0..<receive.count {
-                let q = MemifRxQueue(state: states + i, owner: self)
-                q.refill(states + i, upTo: states[i].position &+ states[i].ring.size)
+                if receive[i].pooled {
+                    states[i].refillPending = true
+                } else {
+                    let q = MemifRxQueue(state: states + i, owner: self)
+                    q.refill(states + i, upTo: states[i].position &+ states[i].ring.size)
+                }
             }
         }
     }

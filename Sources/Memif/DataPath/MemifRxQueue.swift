@@ -33,6 +33,7 @@ public struct MemifRxQueue: @unchecked Sendable {
     public func receive(into buffers: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
         let s = state
         guard s.pointee.isActive, buffers.count > 0 else { return 0 }
+        if s.pointee.refillPending { postPooledBuffers(s) }
         // Two copies of the loop, one per role, so the role is a constant inside each.
         return s.pointee.isClient ? receiveBurst(s, buffers, client: true) : receiveBurst(s, buffers, client: false)
     }
@@ -182,6 +183,13 @@ public struct MemifRxQueue: @unchecked Sendable {
             }
             ring.storeTailRelease(position)
         }
+    }
+
+    /// Client on a pool: the first receive of a connection posts the empty buffers.
+    @usableFromInline @inline(never)
+    func postPooledBuffers(_ s: UnsafeMutablePointer<QueueState>) {
+        s.pointee.refillPending = false
+        refill(s, upTo: s.pointee.position &+ s.pointee.ring.size)
     }
 
     /// Client: posts empty buffers for every slot up to `end` and publishes `head`.

@@ -25,6 +25,9 @@ struct QueueState {
     @usableFromInline var taken: UInt16
     /// Client receive: our `head`, the end of the buffers posted to the server.
     @usableFromInline var refillHead: UInt16
+    /// Client receive on pooled buffers: the first receive posts the buffers, on the
+    /// thread that drives the queue, the only one that swaps its slot table's entries.
+    @usableFromInline var refillPending: Bool
     @usableFromInline let eventFD: Int32
     @usableFromInline let counters: UnsafeMutablePointer<QueueCounters>
     /// 1 while connected; the event loop clears it on disconnect.
@@ -39,6 +42,7 @@ struct QueueState {
         self.position = 0
         self.taken = 0
         self.refillHead = 0
+        self.refillPending = false
         self.eventFD = eventFD
         self.counters = counters
         self.active = active
@@ -68,28 +72,31 @@ struct BufferLocator {
     /// Server: every region the client registered, indexed by descriptor `region`.
     @usableFromInline let regions: UnsafePointer<RegionSpan>
     @usableFromInline let regionCount: UInt16
-    /// Client: this ring's buffers. Slot `k` (masked) is at `ownBuffers + k * bufferSize`,
-    /// which is offset `ownOffset + k * bufferSize` of region `ownRegion`. The client uses
-    /// these, never the descriptor contents a peer could have rewritten.
-    @usableFromInline let ownBuffers: UnsafeMutableRawPointer
+    /// Client: the buffer region's base and index, and which buffer each slot holds
+    /// (``SlotTable``). The client uses these, never the descriptor contents a peer could
+    /// have rewritten.
+    @usableFromInline let ownBase: UnsafeMutableRawPointer
     @usableFromInline let ownRegion: UInt16
-    @usableFromInline let ownOffset: UInt32
+    @usableFromInline let slots: UnsafeMutablePointer<UInt32>
     @usableFromInline let bufferSize: UInt32
     @usableFromInline let mask: UInt16
+    /// Client: the buffers come from a ``MemifBufferPool`` shared with other interfaces.
+    @usableFromInline let pooled: Bool
 
     @inlinable @inline(__always)
     init(
-        isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16, ownBuffers: UnsafeMutableRawPointer,
-        ownRegion: UInt16, ownOffset: UInt32, bufferSize: UInt32, mask: UInt16
+        isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16, ownBase: UnsafeMutableRawPointer,
+        ownRegion: UInt16, slots: UnsafeMutablePointer<UInt32>, bufferSize: UInt32, mask: UInt16, pooled: Bool
     ) {
         self.isClient = isClient
         self.regions = regions
         self.regionCount = regionCount
-        self.ownBuffers = ownBuffers
+        self.ownBase = ownBase
         self.ownRegion = ownRegion
-        self.ownOffset = ownOffset
+        self.slots = slots
         self.bufferSize = bufferSize
         self.mask = mask
+        self.pooled = pooled
     }
 
     /// Where a received descriptor's data is, or nil when the descriptor is bad. A client
@@ -107,17 +114,23 @@ struct BufferLocator {
         return span.base + Int(d.offset)
     }
 
-    /// Client only: the buffer of slot `counter`.
+    /// Client only: the buffer slot `counter` holds.
     @inlinable @inline(__always)
     func ownBuffer(_ counter: UInt16) -> UnsafeMutableRawPointer {
-        ownBuffers + Int(counter & mask) &* Int(bufferSize)
+        ownBase + Int(slots[Int(counter & mask)])
     }
 
-    /// Client only: the descriptor for slot `counter`'s own buffer.
+    /// Client only: the descriptor for the buffer slot `counter` holds.
     @inlinable @inline(__always)
     func ownDescriptor(_ counter: UInt16, length: UInt32, flags: UInt16) -> cmemif_desc_t {
-        cmemif_desc_t(
-            flags: flags, region: ownRegion, length: length, offset: ownOffset &+ UInt32(counter & mask) &* bufferSize,
-            metadata: 0)
+        cmemif_desc_t(flags: flags, region: ownRegion, length: length, offset: slots[Int(counter & mask)], metadata: 0)
+    }
+
+    /// True when buffers of `other`'s slots can move into this queue's slots by descriptor:
+    /// both are clients drawing on the same pool, registered under the same region index.
+    @inlinable @inline(__always)
+    func sharesBuffers(with other: BufferLocator) -> Bool {
+        pooled && other.pooled && isClient && other.isClient && ownBase == other.ownBase && ownRegion == other.ownRegion
+            && bufferSize == other.bufferSize
     }
 }
