@@ -13,6 +13,7 @@ let package = Package(
     name: "MemifKit",
     products: [
         .library(name: "Memif", targets: ["Memif"]),
+        .library(name: "MemifKit", targets: ["MemifKit"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
@@ -27,6 +28,7 @@ let package = Package(
             dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        .target(name: "MemifKit", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -47,6 +49,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
     ]
 )

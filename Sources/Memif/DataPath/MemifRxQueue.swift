@@ -213,7 +213,9 @@ public struct MemifRxQueue: @unchecked Sendable {
     }
 
     /// In interrupt mode: blocks up to `timeoutMilliseconds` (-1: forever) until the peer
-    /// signals, and resets the signal. Returns false on timeout.
+    /// signals, and resets the signal. Returns false on timeout. A client on a
+    /// ``MemifBufferPool`` must call ``receive(into:)`` once per connection first: that call
+    /// posts its buffers, without which the peer has nothing to send into.
     public func waitForSignal(timeoutMilliseconds: Int32) -> Bool {
         cmemif_eventfd_wait(state.pointee.eventFD, timeoutMilliseconds) > 0
     }

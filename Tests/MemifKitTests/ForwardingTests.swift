@@ -1,0 +1,89 @@
+import Foundation
+import MemifKit
+import Testing
+
+/// A CNF in the middle: channel A and channel B are clients of two servers; what server A
+/// sends, the CNF forwards from A to B, and server B receives.
+@Suite(.serialized) struct ForwardingTests {
+    struct Topology {
+        let a: ChannelPair
+        let b: ChannelPair
+
+        init(poolA: MemifBufferPool?, poolB: MemifBufferPool?, bufferSize: Int = 2048) throws {
+            a = try ChannelPair(client: { $0.pool = poolA; $0.bufferSize = bufferSize; $0.ringSize = 256 })
+            b = try ChannelPair(client: { $0.pool = poolB; $0.bufferSize = bufferSize; $0.ringSize = 256 })
+            #expect(a.client.waitUntilConnected(timeout: .seconds(5)) && b.client.waitUntilConnected(timeout: .seconds(5)))
+            #expect(a.server.waitUntilConnected(timeout: .seconds(5)) && b.server.waitUntilConnected(timeout: .seconds(5)))
+        }
+
+        /// Sends `frames` from server A, forwards on one thread, returns what server B got.
+        func run(_ frames: [[UInt8]], counters: ForwardingCounters) -> [[UInt8]] {
+            var input = a.client.queue(0)
+            var output = b.client.queue(0)
+            var source = a.server.queue(0)
+            var sink = b.server.queue(0)
+            let views = MemifBurst(capacity: 32)
+            let scratch = MemifBurst(capacity: 64)
+            var received: [[UInt8]] = []
+            var sent = 0
+            let deadline = Date().addingTimeInterval(10)
+            while received.count < frames.count && Date() < deadline {
+                if sent < frames.count {
+                    sent += send(Array(frames[sent...].prefix(16)), on: &source, deadline: Date().addingTimeInterval(0.001))
+                }
+                let n = input.receive(into: views.buffers)
+                if n > 0 {
+                    output.forward(views.buffers, count: n, from: input, scratch: scratch.buffers, counters: counters)
+                    input.release()
+                }
+                received += receive(64, from: &sink, deadline: Date().addingTimeInterval(0.001))
+            }
+            return received
+        }
+    }
+
+    @Test func channelsOnOnePoolForwardWithoutCopying() throws {
+        let pool = try MemifBufferPool(channels: 2, ringSize: 256)
+        let t = try Topology(poolA: pool, poolB: pool)
+        let counters = ForwardingCounters()
+        let frames = (0..<2000).map { frame($0, size: 64 + $0 % 1436) }
+        #expect(t.run(frames, counters: counters) == frames)
+        #expect(counters.snapshot == .init(zeroCopy: 2000, copied: 0, dropped: 0))
+    }
+
+    @Test(arguments: [false, true])
+    func channelsOnDifferentMemoryCopyOnce(pooled: Bool) throws {
+        let t = try Topology(
+            poolA: pooled ? try MemifBufferPool(channels: 1, ringSize: 256, bufferSize: 512) : nil,
+            poolB: pooled ? try MemifBufferPool(channels: 1, ringSize: 256, bufferSize: 512) : nil, bufferSize: 512)
+        let counters = ForwardingCounters()
+        let frames = (0..<500).map { frame($0, size: [64, 600, 1500][$0 % 3]) }
+        #expect(t.run(frames, counters: counters) == frames)
+        #expect(counters.snapshot == .init(zeroCopy: 0, copied: 500, dropped: 0))
+    }
+
+    @Test func forwardingToADisconnectedChannelDropsAndCounts() throws {
+        let pool = try MemifBufferPool(channels: 2, ringSize: 256)
+        let t = try Topology(poolA: pool, poolB: pool)
+        t.b.server.stop()
+        let down = Date().addingTimeInterval(5)
+        while t.b.client.isConnected && Date() < down { usleep(1000) }
+        let counters = ForwardingCounters()
+        var input = t.a.client.queue(0)
+        var output = t.b.client.queue(0)
+        var source = t.a.server.queue(0)
+        let frames = (0..<10).map { frame($0, size: 100) }
+        let views = MemifBurst(capacity: 32)
+        #expect(input.receive(into: views.buffers) == 0, "the first receive posts the pooled buffers")
+        #expect(send(frames, on: &source, deadline: Date().addingTimeInterval(5)) == 10)
+        var got = 0
+        let deadline = Date().addingTimeInterval(5)
+        while got < 10 && Date() < deadline {
+            let n = input.receive(into: views.buffers)
+            got += n
+            #expect(output.forward(views.buffers, count: n, from: input, scratch: views.buffers, counters: counters) == 0)
+            input.release()
+        }
+        #expect(counters.snapshot == .init(zeroCopy: 0, copied: 0, dropped: 10))
+    }
+}
