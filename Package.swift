@@ -13,6 +13,7 @@ let package = Package(
     name: "MemifKit",
     products: [
         .library(name: "Memif", targets: ["Memif"]),
+        .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
@@ -27,6 +28,8 @@ let package = Package(
             dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Packet header views, builders and checksums: no dependencies, usable on any data path.
+        .target(name: "MemifPacket", swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -47,6 +50,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
     ]
 )
