@@ -13,6 +13,7 @@ let package = Package(
     name: "MemifKit",
     products: [
         .library(name: "Memif", targets: ["Memif"]),
+        .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
@@ -28,7 +29,9 @@ let package = Package(
             dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "MemifKit", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        // Packet header views, builders and checksums: no dependencies, usable on any data path.
+        .target(name: "MemifPacket", swiftSettings: strict),
+        .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -49,6 +52,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
     ]
