@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
+        .executable(name: "l3fwd", targets: ["l3fwd"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
     dependencies: [
@@ -41,6 +42,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Samples: real CNFs on MemifKit, each with its README (samples/*/README.md).
+        .target(name: "L3Forwarding", dependencies: ["MemifKit"], path: "samples/l3fwd/Sources/L3Forwarding", swiftSettings: strict),
+        .executableTarget(
+            name: "l3fwd",
+            dependencies: ["L3Forwarding", "CMemifLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "samples/l3fwd/Sources/l3fwd", swiftSettings: strict),
         // Benchmarks: per-packet allocation and instruction counts (Benchmarks/README.md).
         .target(name: "CMallocCounter", path: "Benchmarks/Sources/CMallocCounter"),
         .executableTarget(
@@ -54,6 +61,7 @@ let package = Package(
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
         .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
+        .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
     ]
 )

@@ -53,6 +53,11 @@ final class ChildProcess: @unchecked Sendable {
         return !process.isRunning
     }
 
+    /// Writes `line` and a newline to the child's stdin (testpmd's interactive prompt).
+    func send(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
     /// Waits until the output contains `text`.
     func waitForOutput(_ text: String, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -67,15 +72,20 @@ final class ChildProcess: @unchecked Sendable {
 
 enum TestPaths {
     /// The built memifctl, next to the test bundle (`swift build --build-tests` builds both).
-    static var memifctl: String {
-        if let override = ProcessInfo.processInfo.environment["MEMIFCTL"] { return override }
+    static var memifctl: String { ProcessInfo.processInfo.environment["MEMIFCTL"] ?? builtTool("memifctl") }
+
+    /// The built l3fwd sample.
+    static var l3fwd: String { ProcessInfo.processInfo.environment["L3FWD"] ?? builtTool("l3fwd") }
+
+    /// An executable of this package, found next to the test bundle.
+    static func builtTool(_ name: String) -> String {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("memifctl").path
+            let candidate = dir.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        return "memifctl"
+        return name
     }
 
     /// A name no other test or run uses.

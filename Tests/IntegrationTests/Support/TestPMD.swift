@@ -84,9 +84,11 @@ final class TestPMD: @unchecked Sendable {
     ///   - bufferSize: devarg `bsize`, meaningful on a client only (gotcha G7).
     ///   - queues: `--rxq` and `--txq`.
     ///   - forwardMode: testpmd `--forward-mode`.
+    ///   - interactive: start at testpmd's prompt (`-i`): forwarding waits for ``command(_:)``
+    ///     `start`, and `stop` prints exact forward statistics while the port is still up.
     init(
         role: Role, socket: TestSocket, id: UInt32 = 0, secret: String? = nil, bufferSize: Int? = nil,
-        queues: Int = 1, forwardMode: String = "macswap"
+        queues: Int = 1, forwardMode: String = "macswap", interactive: Bool = false, extra: [String] = []
     ) throws {
         self.role = role
         self.socket = socket
@@ -100,8 +102,8 @@ final class TestPMD: @unchecked Sendable {
             "--file-prefix=\(filePrefix)", "--vdev=\(devargs.joined(separator: ","))",
             "--",
             "--forward-mode=\(forwardMode)", "--port-topology=loop", "--nb-cores=1", "--no-mlockall",
-            "--total-num-mbufs=16384", "--rxq=\(queues)", "--txq=\(queues)", "--stats-period=1",
-        ]
+            "--total-num-mbufs=16384", "--rxq=\(queues)", "--txq=\(queues)",
+        ] + (interactive ? ["-i"] : ["--stats-period=1"]) + extra
         process = try ChildProcess(Self.executable, arguments)
     }
 
@@ -143,6 +145,24 @@ final class TestPMD: @unchecked Sendable {
         // a filesystem socket, the socket file (which would block the next listener, G4).
         try? FileManager.default.removeItem(atPath: "/var/run/dpdk/\(filePrefix)")
         if role == .server { socket.removeFile() }
+    }
+
+    /// Interactive mode: types `line` at the prompt.
+    func command(_ line: String) { process.send(line) }
+
+    /// Interactive mode: `stop`, then port 0's exact forward statistics (what the forwarding
+    /// core counted since `start`), or nil if testpmd printed none within `timeout`.
+    func stopForwarding(timeout: Double = 10) -> (rx: UInt64, tx: UInt64)? {
+        command("stop")
+        guard process.waitForOutput("Accumulated forward statistics", timeout: timeout) else { return nil }
+        let text = output
+        guard let block = text.components(separatedBy: "Forward statistics for port 0").last else { return nil }
+        func number(after label: String) -> UInt64? {
+            guard let range = block.range(of: label) else { return nil }
+            return UInt64(block[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber })
+        }
+        guard let rx = number(after: "RX-packets:"), let tx = number(after: "TX-packets:") else { return nil }
+        return (rx, tx)
     }
 
     /// Port 0's counters from the last `--stats-period` block (the memif PMD's own packet
