@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
     ]
 )

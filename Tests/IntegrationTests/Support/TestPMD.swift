@@ -150,11 +150,16 @@ final class TestPMD: @unchecked Sendable {
     /// Interactive mode: types `line` at the prompt.
     func command(_ line: String) { process.send(line) }
 
-    /// Interactive mode: `stop`, then port 0's exact forward statistics (what the forwarding
-    /// core counted since `start`), or nil if testpmd printed none within `timeout`.
-    func stopForwarding(timeout: Double = 10) -> (rx: UInt64, tx: UInt64)? {
+    /// Interactive mode: `stop`, then, `settle` seconds later (the port stays up meanwhile, so
+    /// the peer can drain its ring), `quit`; returns port 0's exact forward statistics (what the
+    /// forwarding core counted since `start`), or nil if testpmd printed none. (testpmd's
+    /// stdout is a file here, fully buffered: the block appears only once it exits.)
+    func stopForwarding(settle: Double = 1, timeout: Double = 10) -> (rx: UInt64, tx: UInt64)? {
         command("stop")
-        guard process.waitForOutput("Accumulated forward statistics", timeout: timeout) else { return nil }
+        usleep(UInt32(settle * 1_000_000))
+        command("quit")
+        _ = process.waitForExit(timeout: timeout)
+        guard output.contains("Accumulated forward statistics") else { return nil }
         let text = output
         guard let block = text.components(separatedBy: "Forward statistics for port 0").last else { return nil }
         func number(after label: String) -> UInt64? {
