@@ -113,14 +113,15 @@ private struct Parser {
     }
 
     private func port(_ token: Range<Int>) throws(SteeringAnnotationError) -> UInt16 {
+        let range = dialect == .calico ? "0...65535" : "1...65535"
         var value = 0
         for i in token {
             let v = text[i].value
             guard v >= 0x30, v <= 0x39 else {
-                throw error(.badPort, token, "a port must be a decimal number 0...65535")
+                throw error(.badPort, token, "a port must be a decimal number \(range)")
             }
             value = value * 10 + Int(v - 0x30)
-            guard value <= 65535 else { throw error(.badPort, token, "a port must be a decimal number 0...65535") }
+            guard value <= 65535 else { throw error(.badPort, token, "a port must be a decimal number \(range)") }
         }
         guard !token.isEmpty else { throw error(.badPort, token, "a port is missing") }
         if dialect == .memifKit, value == 0 {
