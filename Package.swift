@@ -13,6 +13,7 @@ let package = Package(
     name: "MemifKit",
     products: [
         .library(name: "Memif", targets: ["Memif"]),
+        .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
@@ -28,9 +29,11 @@ let package = Package(
             dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Packet header views, builders and checksums: no dependencies, usable on any data path.
+        .target(name: "MemifPacket", swiftSettings: strict),
         // Port steering: annotation grammar, spec, rule sets, classifier. No Foundation, so
         // memif-cni can link it statically and stay small.
-        .target(name: "MemifSteering", swiftSettings: strict),
+        .target(name: "MemifSteering", dependencies: ["MemifPacket"], swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -51,7 +54,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
-        .testTarget(name: "MemifSteeringTests", dependencies: ["MemifSteering", "Memif"], swiftSettings: strict),
+        .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifSteeringTests", dependencies: ["MemifSteering", "MemifPacket", "Memif"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
     ]
 )
