@@ -48,7 +48,8 @@ let package = Package(
         .executableTarget(
             name: "memif-bench",
             dependencies: [
-                "Memif", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Memif", "MemifSteering", "CMallocCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/memif-bench",
             swiftSettings: strict
