@@ -34,18 +34,29 @@ struct Classify: ParsableCommand {
         let classifier = SteeringClassifier(rules: ruleSet, framing: .ethernet)
         // Warm-up outside measuredClassify, so callgrind's count holds only the measured loop.
         for _ in 0..<1000 { _ = mix.steeredCount(classifier) }
+        for _ in 0..<1000 { _ = measuredFixedOffsetClassify(ruleSet, mix, count: mix.count) }
         let allocationsBefore = cmalloc_allocations()
         let start = ContinuousClock.now
         let steered = measuredClassify(classifier, mix, count: packets)
         let elapsed = ContinuousClock.now - start
         let allocations = cmalloc_allocations() - allocationsBefore
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        // The peer in the same run: Calico/VPP's way, ports at a fixed offset (wrong on options,
+        // extension headers and fragments; reference §1.8).
+        let peerStart = ContinuousClock.now
+        let peerSteered = measuredFixedOffsetClassify(ruleSet, mix, count: packets)
+        let peerElapsed = ContinuousClock.now - peerStart
+        let seconds = elapsed / .seconds(1)
+        let peerSeconds = peerElapsed / .seconds(1)
         let lookupName = ruleSet.usesBitmap ? "bitmap" : "scan"
         print("rules \(ruleSet) (\(lookupName)); mix of \(mix.count) frames, \(mix.steeredCount(classifier)) to memif")
         print(
             "classified \(packets) packets (\(steered) to memif) in \(String(format: "%.3f", seconds)) s: "
                 + "\(String(format: "%.1f", Double(packets) / seconds / 1e6)) Mpps, "
                 + "\(String(format: "%.2f", seconds * 1e9 / Double(packets))) ns/packet, \(allocations) heap allocations")
+        print(
+            "fixed-offset peer (Calico/VPP PBL style): \(peerSteered) to memif, "
+                + "\(String(format: "%.2f", peerSeconds * 1e9 / Double(packets))) ns/packet; "
+                + "ratio classifier/peer \(String(format: "%.2f", seconds / peerSeconds))")
         if allocations != 0 { throw ExitCode.failure }
     }
 
@@ -66,18 +77,24 @@ struct Classify: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: copy) }
         _ = try run(["objcopy", "--strip-debug", "/proc/self/exe".resolvingSymlink, copy])
         let n = 200_000
-        var counts: [Int] = []
-        for count in [n, 2 * n] {
-            let text = try run([
-                "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=*measuredClassify*",
-                copy, "classify", "--packets", "\(count)", "--rules", rules, "--lookup", lookup,
-            ])
-            guard let line = text.split(separator: "\n").first(where: { $0.contains("Collected :") }),
-                let collected = Int(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces))
-            else { throw BenchFailure("callgrind printed no count:\n\(text.suffix(2000))") }
-            counts.append(collected)
+        var perPacket: [Double] = []
+        for function in ["measuredClassify", "measuredFixedOffsetClassify"] {
+            var counts: [Int] = []
+            for count in [n, 2 * n] {
+                let text = try run([
+                    "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=*\(function)*",
+                    copy, "classify", "--packets", "\(count)", "--rules", rules, "--lookup", lookup,
+                ])
+                guard let line = text.split(separator: "\n").first(where: { $0.contains("Collected :") }),
+                    let collected = Int(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces))
+                else { throw BenchFailure("callgrind printed no count:\n\(text.suffix(2000))") }
+                counts.append(collected)
+            }
+            perPacket.append(Double(counts[1] - counts[0]) / Double(n))
         }
-        print("instructions per packet (callgrind, lookup \(lookup)): \(String(format: "%.1f", Double(counts[1] - counts[0]) / Double(n)))")
+        print(
+            "instructions per packet (callgrind, lookup \(lookup)): classifier \(String(format: "%.1f", perPacket[0])), "
+                + "fixed-offset peer \(String(format: "%.1f", perPacket[1])), ratio \(String(format: "%.2f", perPacket[0] / perPacket[1]))")
     }
 
     /// Runs a command found on PATH; returns its standard error, throws unless it exits 0.
@@ -118,6 +135,45 @@ func measuredClassify(_ classifier: SteeringClassifier, _ mix: PacketMix, count:
         if classifier.classify(frames[k], length: lengths[k]) == .memif { steered &+= 1 }
         k &+= 1
         if k == n { k = 0 }
+    }
+    return steered
+}
+
+/// Calico/VPP's PBL node, for comparison: VLAN tags skipped, then the protocol and destination
+/// port read at fixed offsets (IPv4 + 20, IPv6 + 40), no options, extension headers or
+/// fragments considered. Only the bounds checks are added, so it cannot read past a frame.
+@inline(never)
+func measuredFixedOffsetClassify(_ rules: PortRuleSet, _ mix: PacketMix, count: Int) -> Int {
+    let frames = mix.frames
+    let lengths = mix.lengths
+    let n = mix.count
+    var steered = 0
+    var k = 0
+    for _ in 0..<count {
+        let p = frames[k]
+        let length = lengths[k]
+        k &+= 1
+        if k == n { k = 0 }
+        guard length >= 14 else { continue }
+        var offset = 12
+        var type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        while type == 0x8100 || type == 0x88A8, offset + 6 <= length {
+            offset &+= 4
+            type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        }
+        offset &+= 2
+        let proto: UInt8
+        let port: UInt16
+        if type == 0x0800, offset + 24 <= length {
+            proto = p.load(fromByteOffset: offset + 9, as: UInt8.self)
+            port = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: offset + 22, as: UInt16.self))
+        } else if type == 0x86DD, offset + 44 <= length {
+            proto = p.load(fromByteOffset: offset + 6, as: UInt8.self)
+            port = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: offset + 42, as: UInt16.self))
+        } else {
+            continue
+        }
+        if rules.contains(ipProtocol: proto, port: port) { steered &+= 1 }
     }
     return steered
 }
