@@ -9,9 +9,9 @@ public enum SteeredProtocol: UInt8, Sendable, Hashable, CaseIterable, CustomStri
 
 /// Destination ports `first...last` of one protocol that go to the memif.
 public struct PortRange: Sendable, Hashable, CustomStringConvertible {
-    public var transport: SteeredProtocol
-    public var first: UInt16
-    public var last: UInt16
+    public let transport: SteeredProtocol
+    public let first: UInt16
+    public let last: UInt16
 
     /// `first` must not exceed `last` (the parsers turn reversed ranges into errors or, for
     /// Calico's key, into Calico's single port).

@@ -62,7 +62,7 @@ public struct PortRuleSet: Sendable, Hashable, CustomStringConvertible {
         var out: [PortRange] = []
         for r in sorted {
             if let last = out.last, last.transport == r.transport, Int(r.first) <= Int(last.last) + 1 {
-                out[out.count - 1].last = max(last.last, r.last)
+                out[out.count - 1] = PortRange(r.transport, last.first, max(last.last, r.last))
             } else {
                 out.append(r)
             }
