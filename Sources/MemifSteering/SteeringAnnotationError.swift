@@ -47,7 +47,16 @@ public struct SteeringAnnotationError: Error, Sendable, Hashable, CustomStringCo
     }
 
     public var description: String {
-        "annotation \(key): \(problem) (\"\(token)\" at column \(column))"
+        "annotation \(key): \(problem) (\"\(token.shortenedForMessages)\" at column \(column))"
+    }
+}
+
+extension String {
+    /// At most 64 scalars, so a huge bad value cannot flood a CNI error or an event.
+    var shortenedForMessages: String {
+        let scalars = unicodeScalars
+        guard scalars.count > 64 else { return self }
+        return String(String.UnicodeScalarView(scalars.prefix(63))) + "…"
     }
 }
 
@@ -66,5 +75,5 @@ public struct SteeringNote: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "annotation \(key): \(message) (\"\(token)\" at column \(column))" }
+    public var description: String { "annotation \(key): \(message) (\"\(token.shortenedForMessages)\" at column \(column))" }
 }

@@ -79,3 +79,17 @@ import Testing
         }
     }
 }
+
+@Suite struct SteeringMessageTests {
+    @Test func longTokensAreShortenedInMessagesOnly() {
+        let value = "[" + String(repeating: "1,", count: 500) + "1]"
+        do {
+            _ = try SteeringConfiguration(annotations: [SteeringAnnotationKey.ports: "tcp:1", SteeringAnnotationKey.spec: value])
+            Issue.record("accepted an array spec")
+        } catch {
+            #expect(error.token == value)
+            #expect(error.description.count < 200)
+            #expect(error.description.contains("…\" at column 1)"))
+        }
+    }
+}
