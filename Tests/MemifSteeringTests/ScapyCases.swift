@@ -20,23 +20,39 @@ enum ScapyCases {
     /// The rule set every case is judged against.
     static let rules = "tcp:80,tcp:4444-20000,udp:53,udp:6081"
 
-    static let all: [ScapyCase] = load()
+    /// Empty when scapy could not run; `scapyMadeEveryCase` then fails with `loadError`.
+    static let all: [ScapyCase] = (try? load().get()) ?? []
+    static var loadError: String? {
+        if case .failure(let e) = load() { return e.description }
+        return nil
+    }
 
-    private static func load() -> [ScapyCase] {
+    struct LoadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private static func load() -> Result<[ScapyCase], LoadError> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script]
         let out = Pipe()
+        let errors = Pipe()
         process.standardOutput = out
-        do { try process.run() } catch { fatalError("cannot run /usr/bin/python3: \(error)") }
+        process.standardError = errors
+        do { try process.run() } catch { return .failure(LoadError(description: "cannot run /usr/bin/python3: \(error)")) }
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        precondition(process.terminationStatus == 0, "the scapy case script failed (is python3-scapy installed?)")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
-            let f = line.split(separator: " ").map(String.init)
-            precondition(f.count == 5, "bad case line: \(line)")
-            return ScapyCase(name: f[0], expected: f[1], frame: bytes(f[2]), ipPacket: f[3] == "-" ? nil : bytes(f[3]), padded: f[4] == "1")
+        guard process.terminationStatus == 0 else {
+            return .failure(LoadError(description: "the scapy case script failed (python3-scapy installed?):\n\(errorText)"))
         }
+        var cases: [ScapyCase] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count == 5 else { return .failure(LoadError(description: "bad case line: \(line)")) }
+            cases.append(ScapyCase(name: f[0], expected: f[1], frame: bytes(f[2]), ipPacket: f[3] == "-" ? nil : bytes(f[3]), padded: f[4] == "1"))
+        }
+        return .success(cases)
     }
 
     private static func bytes(_ hex: String) -> [UInt8] {

@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func scapyMadeEveryCase() {
-        #expect(ScapyCases.all.count >= 40)
+        if ScapyCases.all.count < 40 { Issue.record("\(ScapyCases.loadError ?? "only \(ScapyCases.all.count) cases")") }
         #expect(ScapyCases.all.contains { $0.expected == "memif" } && ScapyCases.all.contains { $0.expected == "normal" })
     }
 
