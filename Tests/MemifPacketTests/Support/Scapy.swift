@@ -2,9 +2,10 @@ import Foundation
 import MemifPacket
 import Testing
 
-/// Runs `Tests/Support/scapy_oracle.py` with Debian's `/usr/bin/python3` (the one with scapy).
+/// Runs `Tests/Support/scapy_oracle.py` with Debian's `/usr/bin/python3` (the one with scapy;
+/// `SCAPY_PYTHON` names another interpreter).
 enum Scapy {
-    static let python = "/usr/bin/python3"
+    static let python = ProcessInfo.processInfo.environment["SCAPY_PYTHON"] ?? "/usr/bin/python3"
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Support/scapy_oracle.py").path
 
@@ -21,9 +22,11 @@ enum Scapy {
 
     enum Failure: Error, CustomStringConvertible {
         case exited(Int32, String)
+        case missing(String)
         var description: String {
             switch self {
             case .exited(let code, let err): "python exited with \(code): \(err)"
+            case .missing(let why): why
             }
         }
     }
@@ -51,8 +54,8 @@ enum Scapy {
     /// Fails with the reason when scapy is missing (only reached in CI, see ``enabled``).
     static func requireAvailable() throws {
         if !available {
-            Issue.record("scapy is required (CI=true) but '\(python) -c \"import scapy.all\"' failed: install python3-scapy (scripts/setup.sh)")
-            throw Failure.exited(-1, "scapy missing")
+            throw Failure.missing(
+                "scapy is required (CI=true) but '\(python) -c \"import scapy.all\"' failed: install python3-scapy (scripts/setup.sh)")
         }
     }
 
