@@ -4,7 +4,7 @@
 #   dpdk-dev  dpdk-testpmd, the DPDK net_memif peer the interop tests run against
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
-#   python3-scapy  the packet oracle: MemifSteeringTests classify scapy-made packets (/usr/bin/python3)
+#   python3-scapy  the packet oracle: MemifPacketTests and MemifSteeringTests check against scapy
 set -euo pipefail
 packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy)
 missing=()
