@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Memif", targets: ["Memif"]),
         .library(name: "MemifPacket", targets: ["MemifPacket"]),
+        .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
@@ -32,7 +33,10 @@ let package = Package(
         ),
         // Packet header views, builders and checksums: no dependencies, usable on any data path.
         .target(name: "MemifPacket", swiftSettings: strict),
-        .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
+        // Port steering: annotation grammar, spec, rule sets, classifier. No Foundation, so
+        // memif-cni can link it statically and stay small.
+        .target(name: "MemifSteering", dependencies: ["MemifPacket"], swiftSettings: strict),
+        .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "MemifSteering", "CMemifLinux"], swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -53,13 +57,16 @@ let package = Package(
         .executableTarget(
             name: "memif-bench",
             dependencies: [
-                "Memif", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Memif", "MemifSteering", "CMallocCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/memif-bench",
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
         .testTarget(name: "MemifPacketTests", dependencies: ["MemifPacket"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifSteeringTests", dependencies: ["MemifSteering", "MemifPacket", "Memif"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),

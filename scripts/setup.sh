@@ -4,8 +4,9 @@
 #   dpdk-dev  dpdk-testpmd, the DPDK net_memif peer the interop tests run against
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
+#   python3-scapy  the packet oracle: MemifPacketTests and MemifSteeringTests check against scapy
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,5 +9,7 @@ export MEMIFKIT_REQUIRE_DPDK=1
 # Zero heap allocations per packet on transmit and receive after warm-up (a count, not a time).
 swift build -c release --product memif-bench
 for size in 64 9000; do .build/release/memif-bench allocations --size "$size"; done
+# Steering classification: zero heap allocations per packet (fails otherwise).
+.build/release/memif-bench classify --packets 2000000
 swift build --build-tests
 swift test --skip-build --no-parallel --disable-xctest "$@"

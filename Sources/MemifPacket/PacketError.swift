@@ -1,6 +1,6 @@
 /// Why bytes could not be read as the header asked for. Parsers return it as a value
 /// (`Result<View, PacketError>`): hostile or short packets never trap and never allocate.
-public enum PacketError: UInt8, Error, Sendable, Hashable, CustomStringConvertible {
+public enum PacketError: UInt8, Error, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Fewer bytes than the fixed header, or than a length field inside it, claims.
     case truncated
     /// The IP version nibble is not the one the parser reads.

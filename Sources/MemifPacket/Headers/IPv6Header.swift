@@ -16,8 +16,9 @@ public struct IPv6Header {
     /// A view after checking version 6 and 40 + payload length <= `length`.
     @inlinable
     public static func parse(_ base: UnsafeMutableRawPointer, length: Int) -> Result<IPv6Header, PacketError> {
-        guard length >= size else { return .failure(.truncated) }
+        guard length > 0 else { return .failure(.truncated) }
         guard base.u8(0) >> 4 == 6 else { return .failure(.badVersion) }
+        guard length >= size else { return .failure(.truncated) }
         guard size + Int(base.be16(4)) <= length else { return .failure(.truncated) }
         return .success(IPv6Header(unchecked: base, length: length))
     }
@@ -59,7 +60,8 @@ public struct IPv6Header {
         nonmutating set { newValue.store(to: base, at: 24) }
     }
 
-    /// The pseudo-header a transport checksum in this packet covers.
+    /// The pseudo-header a transport checksum in this packet covers, as its receiver sees it: with the
+    /// destination field (a routing header with segments left is not resolved to its final address).
     @inlinable public var pseudoHeader: PseudoHeader { .ipv6(source: source, destination: destination) }
 
     /// Walks the extension headers to the transport header (offsets relative to `base`).

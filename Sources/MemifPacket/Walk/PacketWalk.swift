@@ -124,9 +124,10 @@ public enum PacketWalk {
     /// IPv4: checks version, IHL and total length, skips options, reads the fragment fields.
     @inlinable
     public static func ipv4Transport(_ p: UnsafeRawPointer, length: Int, at offset: Int = 0) -> Result<TransportLocation, PacketError> {
-        guard offset >= 0, length - offset >= IPv4Header.minimumSize else { return .failure(.truncated) }
+        guard offset >= 0, offset < length else { return .failure(.truncated) }
         let vihl = p.u8(offset)
         guard vihl >> 4 == 4 else { return .failure(.badVersion) }
+        guard length - offset >= IPv4Header.minimumSize else { return .failure(.truncated) }
         let headerLength = Int(vihl & 0x0F) << 2
         guard headerLength >= IPv4Header.minimumSize else { return .failure(.badHeaderLength) }
         guard headerLength <= length - offset else { return .failure(.truncated) }
@@ -146,8 +147,9 @@ public enum PacketWalk {
     /// and fragment headers (at most ``maximumExtensionHeaders``). Stops at a non-first fragment.
     @inlinable
     public static func ipv6Transport(_ p: UnsafeRawPointer, length: Int, at offset: Int = 0) -> Result<TransportLocation, PacketError> {
-        guard offset >= 0, length - offset >= IPv6Header.size else { return .failure(.truncated) }
+        guard offset >= 0, offset < length else { return .failure(.truncated) }
         guard p.u8(offset) >> 4 == 6 else { return .failure(.badVersion) }
+        guard length - offset >= IPv6Header.size else { return .failure(.truncated) }
         let end = offset + IPv6Header.size + Int(p.be16(offset + 4))
         guard end <= length else { return .failure(.truncated) }
         var next = p.u8(offset + 6)
