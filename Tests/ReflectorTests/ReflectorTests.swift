@@ -22,10 +22,14 @@ import Testing
         #expect(client.waitUntilConnected(timeout: .seconds(5)) && server.waitUntilConnected(timeout: .seconds(5)))
         var reflector = Reflector(client.queue(0), addresses: NeighborResponder(ipv4: [IPv4Address(10, 0, 0, 2)]))
 
+        let (sender, pod) = (IPv4Address(10, 0, 0, 1), IPv4Address(10, 0, 0, 2))
         var frames: [[UInt8]] = (0..<20).map { i in
-            var f = [UInt8](repeating: UInt8(i), count: 60 + i * 50)
+            var f = [UInt8](repeating: UInt8(i), count: 42 + i * 50)
             f.withUnsafeMutableBytes { b in
-                _ = EthernetHeader.build(at: b.baseAddress!, capacity: b.count, destination: CalicoConvention.podMAC, source: Self.peer, etherType: 0x88B5)
+                let p = b.baseAddress!
+                _ = EthernetHeader.build(at: p, capacity: b.count, destination: CalicoConvention.podMAC, source: Self.peer, etherType: EtherType.ipv4)
+                _ = IPv4Header.build(at: p + 14, capacity: b.count - 14, source: sender, destination: pod, protocolNumber: IPProtocol.udp, payloadLength: b.count - 34)
+                _ = UDPHeader.build(at: p + 34, capacity: b.count - 34, sourcePort: 40000, destinationPort: 7, payloadLength: b.count - 42, pseudoHeader: .ipv4(source: sender, destination: pod))
             }
             return f
         }
@@ -55,8 +59,16 @@ import Testing
         }
         #expect(echoed.count == frames.count)
         for (sent, back) in zip(frames.dropLast(), echoed) {
-            #expect(Array(back[0..<6]) == Array(sent[6..<12]) && Array(back[6..<12]) == Array(sent[0..<6]))
-            #expect(Array(back[12...]) == Array(sent[12...]))
+            #expect(Array(back[0..<6]) == Array(sent[6..<12]) && Array(back[6..<12]) == Array(sent[0..<6]), "MACs swapped")
+            #expect(Array(back[26..<30]) == Array(sent[30..<34]) && Array(back[30..<34]) == Array(sent[26..<30]), "IPs swapped")
+            #expect(Array(back[34..<36]) == Array(sent[36..<38]) && Array(back[36..<38]) == Array(sent[34..<36]), "ports swapped")
+            #expect(Array(back[38...]) == Array(sent[38...]), "checksum and payload unchanged")
+            back.withUnsafeBytes { b in
+                let p = UnsafeMutableRawPointer(mutating: b.baseAddress!)
+                let ip = try! IPv4Header.parse(p + 14, length: b.count - 14).get()
+                #expect(InternetChecksum.checksum(p + 14, count: 20) == 0)
+                #expect(try! UDPHeader.parse(p + 34, length: b.count - 34).get().isChecksumValid(ip.pseudoHeader))
+            }
         }
         if let reply = echoed.last {
             reply.withUnsafeBytes { b in

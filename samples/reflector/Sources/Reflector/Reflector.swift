@@ -1,7 +1,7 @@
 import MemifKit
 
 /// A whole CNF: answers ARP and neighbor solicitations for the pod's addresses and sends every
-/// other packet back where it came from, MACs swapped, by descriptor (no copy).
+/// other packet back to its sender (addresses and ports swapped), by descriptor: no copy.
 public struct Reflector: ~Copyable {
     var queue: MemifChannelQueue
     var neighbors: NeighborResponder
@@ -15,13 +15,16 @@ public struct Reflector: ~Copyable {
 
     public mutating func poll() -> Int {
         let n = queue.receive(into: burst.buffers)
+        let framing = queue.channel.options.framing
         var packetStart = true
         for i in 0..<n {
             let b = burst[i]
-            if packetStart, case .answered(let length) = neighbors.handle(frame: b.data, length: Int(b.length), capacity: Int(b.capacity)) {
+            if packetStart, framing == .ethernet,
+                case .answered(let length) = neighbors.handle(frame: b.data, length: Int(b.length), capacity: Int(b.capacity))
+            {
                 burst[i].length = UInt32(length)
-            } else if packetStart, let ethernet = b.ethernet {
-                (ethernet.source, ethernet.destination) = (ethernet.destination, ethernet.source)
+            } else if packetStart {
+                b.swapFiveTuple(framing)
             }
             packetStart = !b.hasNext
         }
