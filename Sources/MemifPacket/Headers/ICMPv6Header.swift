@@ -124,6 +124,16 @@ public struct ICMPv6Header {
             == 0xFFFF
     }
 
+    /// Turns an echo request into its reply in place (type 128 -> 129, checksum adjusted; the caller
+    /// swaps the IPv6 addresses, which leaves the pseudo-header sum unchanged).
+    @inlinable
+    public func turnIntoEchoReply() -> Result<Void, PacketError> {
+        guard type == Self.echoRequest, code == 0 else { return .failure(.unsupported) }
+        checksum = InternetChecksum.update(checksum, old: UInt16(Self.echoRequest) << 8, new: UInt16(Self.echoReply) << 8)
+        type = Self.echoReply
+        return .success(())
+    }
+
     /// Writes an echo request or reply for `payloadLength` bytes already in place after the header.
     @inlinable
     public static func buildEcho(
