@@ -160,6 +160,13 @@ import Testing
         #expect(h.turnIntoEchoReply().error == .unsupported)
     }
 
+    @Test func shortICMPv6MessageHasNoTarget() throws {
+        let p = PacketBytes([135, 0, 0, 0, 0, 0, 0, 0])
+        let h = try ICMPv6Header.parse(p.pointer, length: 8).get()
+        h.targetAddress = .loopback
+        #expect(h.targetAddress == .unspecified && h.linkLayerAddress(option: 1) == nil && p.bytes() == [135, 0, 0, 0, 0, 0, 0, 0])
+    }
+
     @Test func vlanTagIndexOutsideTheStackIsNil() throws {
         let p = PacketBytes(Raw.ethernet(type: 0x0800, tags: [(0x8100, 5)]))
         let eth = try EthernetHeader.parse(p.pointer, length: p.count).get()

@@ -84,14 +84,15 @@ public struct ICMPv6Header {
         nonmutating set { base.setU8(4, newValue) }
     }
 
-    /// Target address of a solicitation or advertisement (needs a view from ``parseNeighborMessage(_:length:)``).
+    /// Target address of a solicitation or advertisement (a view from ``parseNeighborMessage(_:length:)``
+    /// has it); on a message shorter than 24 bytes it reads as unspecified and is not written.
     @inlinable public var targetAddress: IPv6Address {
-        get { IPv6Address(loadingFrom: base, at: 8) }
-        nonmutating set { newValue.store(to: base, at: 8) }
+        get { length >= Self.neighborMessageSize ? IPv6Address(loadingFrom: base, at: 8) : .unspecified }
+        nonmutating set { if length >= Self.neighborMessageSize { newValue.store(to: base, at: 8) } }
     }
 
-    /// The Ethernet address in the first source (1) or target (2) link-layer address option, if any.
-    /// Needs a view from ``parseNeighborMessage(_:length:)``, which checked the option lengths.
+    /// The Ethernet address in the first source (1) or target (2) link-layer address option, if any
+    /// (reads stay within `length`; the option lengths are checked by ``parseNeighborMessage(_:length:)``).
     @inlinable
     public func linkLayerAddress(option: UInt8) -> MACAddress? {
         var at = Self.neighborMessageSize
