@@ -108,7 +108,7 @@ public struct IPv4Header {
     }
 
     /// Writes a header with checksum at `base`: version 4, IHL from `options` (a multiple of four
-    /// bytes, at most 40), total length = header + `payloadLength`.
+    /// bytes, at most 40), total length = header + `payloadLength`, don't-fragment set by default.
     @inlinable
     public static func build(
         at base: UnsafeMutableRawPointer, capacity: Int, source: IPv4Address, destination: IPv4Address,
