@@ -4,6 +4,10 @@ import PackageDescription
 // Dependencies, each justified:
 // - swift-argument-parser: memifctl's command line.
 // - swift-log: control-plane logging (connects, disconnect reasons); never on the data path.
+// System libraries (no package dependency):
+// - libaccel-config (CAccelConfig): DSA work-queue discovery. Headers only at build time; the
+//   library is dlopen()ed at discovery, so binaries start on nodes that do not have it.
+// - libnuma (CNuma): which NUMA node a memif region and the polling core are on.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -13,6 +17,7 @@ let package = Package(
     name: "MemifKit",
     products: [
         .library(name: "Memif", targets: ["Memif"]),
+        .library(name: "MemifCopy", targets: ["MemifCopy"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
@@ -25,6 +30,17 @@ let package = Package(
         .target(
             name: "Memif",
             dependencies: ["CMemifLinux", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Copy engines (CPU, Intel DSA, DSA work-queue model): reference/dsa.md.
+        .target(name: "CMemifDSA", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(
+            name: "CAccelConfig", pkgConfig: "libaccel-config",
+            providers: [.apt(["libaccel-config-dev", "uuid-dev"])]),
+        .systemLibrary(name: "CNuma", providers: [.apt(["libnuma-dev"])]),
+        .target(
+            name: "MemifCopy",
+            dependencies: ["Memif", "CMemifDSA", "CAccelConfig", "CNuma", "CMemifLinux"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -41,12 +57,14 @@ let package = Package(
         .executableTarget(
             name: "memif-bench",
             dependencies: [
-                "Memif", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Memif", "MemifCopy", "CMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/memif-bench",
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifCopyTests", dependencies: ["MemifCopy", "Memif", "CMemifDSA", "CMemifLinux"], swiftSettings: strict),
     ]
 )
