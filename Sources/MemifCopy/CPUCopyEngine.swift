@@ -53,6 +53,7 @@ public struct CPUCopyEngine: CopyEngine, @unchecked Sendable {
 
     @inlinable public var maxCopiesPerBurst: Int { state.pointee.maxCopies }
     @inlinable public var canStartBurst: Bool { state.pointee.tail &- state.pointee.head <= state.pointee.mask }
+    @inlinable public var copyCapacity: Int { canStartBurst ? state.pointee.maxCopies &- state.pointee.building : 0 }
     @inlinable public var burstsInFlight: Int { state.pointee.tail &- state.pointee.head }
 
     @inlinable @inline(__always)

@@ -9,6 +9,8 @@ public protocol CopyEngine {
     var maxCopiesPerBurst: Int { get }
     /// True when a burst can be started: there is room to track one more in flight.
     var canStartBurst: Bool { get }
+    /// Copies that can still join the burst being built (0 when no burst can start).
+    var copyCapacity: Int { get }
     /// Bursts submitted and not yet returned by ``poll()``.
     var burstsInFlight: Int { get }
     /// Adds a copy to the burst being built. `fence`: it starts only after every earlier

@@ -55,6 +55,12 @@ public struct DSACopyEngine<Portal: DSAPortal>: CopyEngine, @unchecked Sendable 
 
     @inlinable public var maxCopiesPerBurst: Int { state.pointee.maxCopies }
     @inlinable public var canStartBurst: Bool { state.pointee.burstTail &- state.pointee.burstHead <= state.pointee.burstMask }
+    @inlinable public var copyCapacity: Int {
+        let s = state
+        guard canStartBurst else { return 0 }
+        let building = s.pointee.building
+        return min(s.pointee.maxCopies &- building, s.pointee.slotCount &- (s.pointee.slotTail &+ building &- s.pointee.slotHead))
+    }
     @inlinable public var burstsInFlight: Int { state.pointee.burstTail &- state.pointee.burstHead }
     /// Descriptors (a batch counts once) the device holds by our count.
     public var outstandingDescriptors: Int { state.pointee.wqOutstanding }
