@@ -63,7 +63,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MemifTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifCopy", "CMemifLinux"], swiftSettings: strict),
         .testTarget(
             name: "MemifCopyTests", dependencies: ["MemifCopy", "Memif", "CMemifDSA", "CMemifLinux"], swiftSettings: strict),
     ]
