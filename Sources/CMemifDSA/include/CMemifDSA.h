@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <time.h>
 #include <linux/idxd.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -84,6 +86,13 @@ static inline uint64_t cmemif_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// The NUMA node of the CPU the caller runs on (getcpu(2)); -1 if unknown.
+static inline int cmemif_current_numa_node(void) {
+    unsigned cpu = 0, node = 0;
+    if (syscall(SYS_getcpu, &cpu, &node, NULL) != 0) return -1;
+    return (int)node;
 }
 
 /// Thread CPU time in nanoseconds: the worker core's cost per packet in the benchmark.
