@@ -6,8 +6,10 @@ import PackageDescription
 // - swift-log: control-plane logging (connects, disconnect reasons); never on the data path.
 // System libraries (no package dependency):
 // - libaccel-config (CAccelConfig): DSA work-queue discovery. Headers only at build time; the
-//   library is dlopen()ed at discovery, so binaries start on nodes that do not have it.
-// - libnuma (CNuma): which NUMA node a memif region and the polling core are on.
+//   library is dlopen()ed at discovery, so binaries start on nodes that do not have it (most
+//   nodes have no DSA). No `pkgConfig:` on purpose: its `Libs: -laccel-config` would make
+//   every binary that links MemifCopy need libaccel-config.so.1 at start-up.
+// - libnuma (CNuma, linked): which NUMA node a memif region is on. libnuma1 ships with DPDK.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -34,9 +36,7 @@ let package = Package(
         ),
         // Copy engines (CPU, Intel DSA, DSA work-queue model): reference/dsa.md.
         .target(name: "CMemifDSA", cSettings: [.define("_GNU_SOURCE")]),
-        .systemLibrary(
-            name: "CAccelConfig", pkgConfig: "libaccel-config",
-            providers: [.apt(["libaccel-config-dev", "uuid-dev"])]),
+        .systemLibrary(name: "CAccelConfig", providers: [.apt(["libaccel-config-dev", "uuid-dev"])]),
         .systemLibrary(name: "CNuma", providers: [.apt(["libnuma-dev"])]),
         .target(
             name: "MemifCopy",

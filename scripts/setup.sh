@@ -4,8 +4,11 @@
 #   dpdk-dev  dpdk-testpmd, the DPDK net_memif peer the interop tests run against
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
+#   libaccel-config-dev, uuid-dev  DSA discovery headers (MemifCopy; the library is dlopen()ed;
+#                                  its header includes <uuid/uuid.h> without depending on uuid-dev)
+#   libnuma-dev  NUMA node of memif regions, to pick a DSA work queue on the same node
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 libaccel-config-dev uuid-dev libnuma-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
