@@ -1,4 +1,5 @@
 import CMemifDSA
+import CMemifLinux
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,6 +18,14 @@ import Glibc
 public final class DSAWorkQueueModel: @unchecked Sendable {
     public let configuration: DSAModelConfiguration
     private let state: Mutex<ModelState>
+    private let ring: ModelSubmissionRing
+    // Scalars read on every submission, kept out of `configuration` (whose array would be
+    // retained and released on each read, a shared reference count across cores).
+    let dedicated: Bool
+    let usesWrite: Bool
+    private let admissionLimit: Int
+    private let instant: Bool
+    private let opcodes: (UInt64, UInt64, UInt64, UInt64)
     private let running = Atomic<Bool>(false)
     private var threads: [pthread_t] = []
 
@@ -26,6 +35,25 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         precondition(configuration.size > 0 && configuration.engines > 0)
         self.configuration = configuration
         state = Mutex(ModelState(configuration: configuration))
+        ring = ModelSubmissionRing(capacity: configuration.size)
+        dedicated = configuration.dedicated
+        usesWrite = configuration.submission == .write
+        admissionLimit = configuration.dedicated ? configuration.size : min(configuration.threshold, configuration.size)
+        instant = configuration.timing.isInstant
+        var bits: [UInt64] = [0, 0, 0, 0]
+        for op in configuration.operations { bits[Int(op) / 64] |= 1 << UInt64(op % 64) }
+        opcodes = (bits[0], bits[1], bits[2], bits[3])
+    }
+
+    private func executes(_ opcode: UInt8) -> Bool {
+        let word: UInt64
+        switch opcode / 64 {
+        case 0: word = opcodes.0
+        case 1: word = opcodes.1
+        case 2: word = opcodes.2
+        default: word = opcodes.3
+        }
+        return word >> UInt64(opcode % 64) & 1 != 0
     }
 
     deinit { stop() }
@@ -47,7 +75,7 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
     }
 
     /// The next `count` submissions to a shared queue are refused (ZF=1 / EAGAIN).
-    public func injectRetries(_ count: Int) { state.withLock { $0.retryBudget += count } }
+    public func injectRetries(_ count: Int) { ring.injectRetries(count) }
 
     /// The next `count` completion records the device would write are lost.
     public func dropRecords(_ count: Int) { state.withLock { $0.recordsToDrop += count } }
@@ -55,9 +83,17 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
     /// The next BATCH cannot read its descriptor list past `members` members (0x06).
     public func injectListFault(afterMembers members: Int) { state.withLock { $0.listFaultAfter = members } }
 
-    public var counters: DSAModelCounters { state.withLock { $0.counters } }
+    public var counters: DSAModelCounters {
+        var c = state.withLock { $0.counters }
+        c.accepted = ring.accepted
+        c.retried = ring.retried
+        c.overflows = ring.overflows
+        c.softwareErrors += ring.overflows
+        c.occupancyHighWater = ring.highWater
+        return c
+    }
     /// Descriptors in the queue now.
-    public var occupancy: Int { state.withLock { $0.occupancy } }
+    public var occupancy: Int { ring.occupancy }
     /// Step mode: the modeled device time of the last completion, in nanoseconds.
     public var virtualNanoseconds: Double { state.withLock { $0.virtualNow } }
 
@@ -66,25 +102,10 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
     /// A portal write of one descriptor (MOVDIR64B or ENQCMD). The 64 bytes are captured
     /// now, as the hardware does; later writes by the caller do not affect them.
     public func submit(_ descriptor: UnsafeRawPointer) -> PortalSubmission.Outcome {
-        let now = configuration.timing.isInstant ? 0 : Double(cmemif_monotonic_ns())
-        return state.withLock { s in
-            if !configuration.dedicated {
-                if s.retryBudget > 0 {
-                    s.retryBudget -= 1
-                    s.counters.retried += 1
-                    return .retry
-                }
-                if s.occupancy >= configuration.threshold {
-                    s.counters.retried += 1
-                    return .retry
-                }
-            } else if s.occupancy >= configuration.size {
-                s.counters.overflows += 1
-                s.counters.softwareErrors += 1
-                return .accepted
-            }
-            s.enqueue(descriptor, acceptedAt: now)
-            return .accepted
+        let now = instant ? 0 : Double(cmemif_monotonic_ns())
+        switch ring.submit(descriptor, dedicated: dedicated, limit: admissionLimit, acceptedAt: now) {
+        case .accepted, .dropped: return .accepted  // a dedicated queue's drop is silent
+        case .retry: return .retry
         }
     }
 
@@ -117,7 +138,7 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
     /// queued, permuted by the seed). Returns false when none can run.
     @discardableResult
     public func step() -> Bool {
-        guard let picked = state.withLock({ $0.pick() }) else { return false }
+        guard let picked = state.withLock({ $0.pick(from: ring) }) else { return false }
         run(picked)
         return true
     }
@@ -127,15 +148,17 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         while step() {}
     }
 
-    /// Threaded mode: `threads` engine threads serve the queue until ``stop()``.
-    public func start(threads count: Int = 1) {
+    /// Threaded mode: `threads` engine threads serve the queue until ``stop()``, thread i
+    /// pinned to `cpus[i]` when given (the "device" core of a benchmark).
+    public func start(threads count: Int = 1, cpus: [Int] = []) {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        for _ in 0..<count {
-            let context = Unmanaged.passRetained(self).toOpaque()
+        for i in 0..<count {
+            let context = Unmanaged.passRetained(ThreadStart(model: self, cpu: i < cpus.count ? cpus[i] : -1)).toOpaque()
             var thread = pthread_t()
             let rc = pthread_create(&thread, nil, { raw in
-                let model = Unmanaged<DSAWorkQueueModel>.fromOpaque(raw!).takeRetainedValue()
-                model.serve()
+                let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+                if start.cpu >= 0 { _ = cmemif_pin_current_thread(Int32(start.cpu)) }
+                start.model.serve()
                 return nil
             }, context)
             precondition(rc == 0, "pthread_create failed: \(rc)")
@@ -148,6 +171,15 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         for t in threads { pthread_join(t, nil) }
         threads.removeAll()
+    }
+
+    private final class ThreadStart {
+        let model: DSAWorkQueueModel
+        let cpu: Int
+        init(model: DSAWorkQueueModel, cpu: Int) {
+            self.model = model
+            self.cpu = cpu
+        }
     }
 
     private func serve() {
@@ -166,6 +198,7 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         var d = picked.descriptor
         withUnsafeMutableBytes(of: &d) { raw in _ = execute(raw.baseAddress!, topLevel: true, timing: picked.acceptedAt) }
         state.withLock { $0.finish() }
+        ring.release()
     }
 
     // MARK: execution
@@ -209,7 +242,7 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
     private func validate(
         _ d: UnsafeRawPointer, opcode: UInt8, flags: UInt32, word0: UInt32, record: inout RecordFields
     ) -> UInt8 {
-        guard configuration.operations.contains(opcode) else { return DSAStatus.badOpcode }
+        guard executes(opcode) else { return DSAStatus.badOpcode }
         var reservedClear = word0 & 0x7FF0_0000 == 0 && d.load(fromByteOffset: 38, as: UInt16.self) == 0
         for off in stride(from: 40, to: 64, by: 8) where d.load(fromByteOffset: off, as: UInt64.self) != 0 {
             reservedClear = false
@@ -408,10 +441,10 @@ public struct ModelPortal: DSAPortal, @unchecked Sendable {
     public let model: DSAWorkQueueModel
     public init(model: DSAWorkQueueModel) { self.model = model }
 
-    public var isDedicated: Bool { model.configuration.dedicated }
+    public var isDedicated: Bool { model.dedicated }
 
     public func submit(_ descriptors: UnsafeRawPointer, count: Int) -> PortalSubmission {
-        if model.configuration.submission == .write {
+        if model.usesWrite {
             let n = model.write(descriptors, count: count)
             if n < 0 { return PortalSubmission(accepted: 0, outcome: n == -Int(EAGAIN) ? .retry : .failed(Int32(-n))) }
             return PortalSubmission(accepted: n / 64, outcome: n / 64 == count ? .accepted : .retry)
@@ -457,12 +490,10 @@ private struct ProbeResult {
 private struct ModelState {
     let configuration: DSAModelConfiguration
     var queue: [Picked] = []
-    var occupancy = 0
     var inProgress = 0
     var counters = DSAModelCounters()
     var regions: [Range<UInt64>] = []
     var injectedFaults: [InjectedFault] = []
-    var retryBudget = 0
     var recordsToDrop = 0
     var listFaultAfter: Int?
     var rng: UInt64
@@ -477,18 +508,20 @@ private struct ModelState {
         queue.reserveCapacity(configuration.size)
     }
 
-    mutating func enqueue(_ d: UnsafeRawPointer, acceptedAt: Double) {
-        var p = Picked(descriptor: (0, 0, 0, 0, 0, 0, 0, 0), acceptedAt: acceptedAt)
-        withUnsafeMutableBytes(of: &p.descriptor) { $0.baseAddress!.copyMemory(from: d, byteCount: 64) }
-        queue.append(p)
-        occupancy += 1
-        counters.accepted += 1
-        counters.occupancyHighWater = max(counters.occupancyHighWater, occupancy)
+    /// Moves what was submitted since the last pick into the engines' view of the queue.
+    mutating func collect(_ ring: ModelSubmissionRing) {
+        while true {
+            var p = Picked(descriptor: (0, 0, 0, 0, 0, 0, 0, 0), acceptedAt: 0)
+            guard let at = withUnsafeMutableBytes(of: &p.descriptor, { ring.take(into: $0.baseAddress!) }) else { return }
+            p.acceptedAt = at
+            queue.append(p)
+        }
     }
 
     /// Chooses what an engine runs next: with a seed, any of the first `engines` queued
     /// (never past a DRAIN); a DRAIN only once everything before it finished.
-    mutating func pick() -> Picked? {
+    mutating func pick(from ring: ModelSubmissionRing) -> Picked? {
+        collect(ring)
         guard !queue.isEmpty else { return nil }
         var window = min(configuration.engines, queue.count)
         for i in 0..<window where opcode(queue[i]) == DSAOpcode.drain {
@@ -504,7 +537,6 @@ private struct ModelState {
 
     mutating func finish() {
         inProgress -= 1
-        occupancy -= 1
         counters.completed += 1
     }
 

@@ -81,6 +81,22 @@ static inline uint32_t cmemif_load_acquire_u32_dsa(const void *p) {
     return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
 }
 
+// ---- 64-bit atomics at an address: the model's lock-free submission ring ----
+static inline uint64_t cmemif_dsa_load_acquire_u64(const void *p) {
+    return __atomic_load_n((const uint64_t *)p, __ATOMIC_ACQUIRE);
+}
+static inline void cmemif_dsa_store_release_u64(void *p, uint64_t v) {
+    __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELEASE);
+}
+/// Adds `v` (wrapping; pass a two's-complement value to subtract) and returns the old value.
+static inline uint64_t cmemif_dsa_fetch_add_u64(void *p, uint64_t v) {
+    return __atomic_fetch_add((uint64_t *)p, v, __ATOMIC_ACQ_REL);
+}
+/// Compare-and-swap; returns 1 when `*p` was `expected` and is now `desired`.
+static inline int cmemif_dsa_cas_u64(void *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n((uint64_t *)p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call): deadlines on every wait.
 static inline uint64_t cmemif_monotonic_ns(void) {
     struct timespec ts;
