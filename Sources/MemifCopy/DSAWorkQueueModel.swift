@@ -319,44 +319,46 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         let list = d.load(fromByteOffset: 16, as: UInt64.self)
         let count = Int(d.load(fromByteOffset: 32, as: UInt32.self))
         let readable = state.withLock { $0.readableMembers(list: list, count: count) }
-        var members = [UInt64](repeating: 0, count: readable * 8)
-        if readable > 0, let source = UnsafeRawPointer(bitPattern: UInt(list)) {
-            members.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: source, byteCount: readable * 64) }
+        // Members are read where they are (registered memory, checked above), as the device
+        // reads the list; nothing is allocated per batch.
+        guard readable > 0, let base = UnsafeMutableRawPointer(bitPattern: UInt(list)) else {
+            record.bytesCompleted = 0
+            record.status = readable < count ? DSAStatus.batchPageFault : DSAStatus.success
+            if readable < count { state.withLock { $0.counters.faults += 1 } }
+            return 0
         }
         var bytes = 0
         var failed = false
         var processed = 0
         var groupStart = 0
-        members.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            while groupStart < readable {
-                if failed { break }
-                var groupEnd = groupStart + 1
-                while groupEnd < readable && base.load(fromByteOffset: groupEnd * 64 + 4, as: UInt32.self) & DSAFlag.fence == 0 {
-                    groupEnd += 1
-                }
-                for i in state.withLock({ $0.order(groupStart..<groupEnd) }) {
-                    let m = base + i * 64
-                    let opcode = m.load(fromByteOffset: 7, as: UInt8.self)
-                    let status: UInt8
-                    if opcode == DSAOpcode.batch || opcode == DSAOpcode.drain {
-                        status = DSAStatus.badOpcode
-                        let flags = m.load(fromByteOffset: 4, as: UInt32.self) & 0x00FF_FFFF
-                        if flags & DSAFlag.completionAddressValid != 0 {
-                            var r = RecordFields()
-                            r.status = status
-                            writeRecord(r, at: m.load(fromByteOffset: 8, as: UInt64.self))
-                        }
-                    } else {
-                        let r = execute(m, topLevel: false, timing: 0)
-                        bytes += r.bytes
-                        status = r.status
-                    }
-                    if status != DSAStatus.success { failed = true }
-                }
-                processed = groupEnd
-                groupStart = groupEnd
+        while groupStart < readable && !failed {
+            var groupEnd = groupStart + 1
+            while groupEnd < readable && base.load(fromByteOffset: groupEnd * 64 + 4, as: UInt32.self) & DSAFlag.fence == 0 {
+                groupEnd += 1
             }
+            let n = groupEnd - groupStart
+            let (offset, step) = state.withLock { $0.permutation(n) }
+            for j in 0..<n {
+                let m = base + (groupStart + (offset + j * step) % n) * 64
+                let opcode = m.load(fromByteOffset: 7, as: UInt8.self)
+                let status: UInt8
+                if opcode == DSAOpcode.batch || opcode == DSAOpcode.drain {
+                    status = DSAStatus.badOpcode
+                    let flags = m.load(fromByteOffset: 4, as: UInt32.self) & 0x00FF_FFFF
+                    if flags & DSAFlag.completionAddressValid != 0 {
+                        var r = RecordFields()
+                        r.status = status
+                        writeRecord(r, at: m.load(fromByteOffset: 8, as: UInt64.self))
+                    }
+                } else {
+                    let r = execute(m, topLevel: false, timing: 0)
+                    bytes += r.bytes
+                    status = r.status
+                }
+                if status != DSAStatus.success { failed = true }
+            }
+            processed = groupEnd
+            groupStart = groupEnd
         }
         state.withLock { $0.counters.members += processed }
         record.bytesCompleted = UInt32(processed)
@@ -549,13 +551,14 @@ private struct ModelState {
         return rng
     }
 
-    /// Execution order of a group of batch members.
-    mutating func order(_ range: Range<Int>) -> [Int] {
-        var ids = Array(range)
-        if configuration.seed != 0 && ids.count > 1 {
-            for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, Int(next() % UInt64(i + 1))) }
-        }
-        return ids
+    /// Execution order of a group of `n` batch members, as `(offset + j * step) % n`: a
+    /// seeded permutation that needs no storage (step coprime with n).
+    mutating func permutation(_ n: Int) -> (offset: Int, step: Int) {
+        guard configuration.seed != 0 && n > 1 else { return (0, 1) }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        var step = 1 + Int(next() % UInt64(n - 1))
+        while gcd(step, n) != 1 { step = step % (n - 1) + 1 }
+        return (Int(next() % UInt64(n)), step)
     }
 
     func isRegistered(_ address: UInt64, length: UInt64) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocCounter
 import CMemifDSA
 import CMemifLinux
 import Memif
@@ -102,7 +103,8 @@ struct Copy: ParsableCommand {
             "gbps":\(Double(result.packets) * Double(size) * 8 / result.seconds / 1e9),\
             "worker_ns_per_packet":\(result.busyNanoseconds / Double(max(result.packets, 1))),\
             "worker_busy_fraction":\(result.busyNanoseconds / (result.seconds * 1e9)),\
-            "descriptors":\(st.descriptors),"batches":\(st.batches),"cpu_fallbacks":\(st.totalFallbacks),"wedged":\(st.wedged)}
+            "descriptors":\(st.descriptors),"batches":\(st.batches),"cpu_fallbacks":\(st.totalFallbacks),"wedged":\(st.wedged),\
+            "allocations":\(result.allocations)}
             """)
     }
 
@@ -111,6 +113,8 @@ struct Copy: ParsableCommand {
         var seconds: Double
         var busyNanoseconds: Double
         var statistics: CopyEngineStatistics
+        /// Heap allocations in the whole process during the measured run (worker, model, client).
+        var allocations: UInt64
     }
 
     /// The worker loop, specialised for the engine: send a burst, retire what finished;
@@ -143,14 +147,17 @@ struct Copy: ParsableCommand {
         }
         _ = run(for: 500_000_000)
         let before = engine.statistics
+        let allocationsBefore = cmalloc_allocations()
         let r = run(for: UInt64(seconds * 1e9))
+        let allocations = cmalloc_allocations() - allocationsBefore
         var st = engine.statistics
         // Nothing may be in flight when the engine (and the memory the model reads) goes away.
         let deadline = cmemif_monotonic_ns() + 5_000_000_000
         while engine.burstsInFlight > 0 && cmemif_monotonic_ns() < deadline { tx.complete() }
         st.descriptors -= before.descriptors
         st.batches -= before.batches
-        return Measurement(packets: r.packets, seconds: Double(r.elapsed) / 1e9, busyNanoseconds: Double(r.busy), statistics: st)
+        return Measurement(packets: r.packets, seconds: Double(r.elapsed) / 1e9, busyNanoseconds: Double(r.busy), statistics: st,
+            allocations: allocations)
     }
 }
 
