@@ -9,5 +9,7 @@ export MEMIFKIT_REQUIRE_DPDK=1
 # Zero heap allocations per packet on transmit and receive after warm-up (a count, not a time).
 swift build -c release --product memif-bench
 for size in 64 9000; do .build/release/memif-bench allocations --size "$size"; done
+# The same through the copy path, with the DSA engine and its model (MemifCopy).
+.build/release/memif-bench copy --engine model --size 1500 --seconds 0.5 --require-zero-allocations
 swift build --build-tests
 swift test --skip-build --no-parallel --disable-xctest "$@"

@@ -42,6 +42,8 @@ struct Copy: ParsableCommand {
     var workerCPU = 0
     @Option(help: "The device core: the model's engine thread and the client's drain loop.")
     var deviceCPU = 1
+    @Flag(help: "Exit with failure unless the measured run made no heap allocation (worker, model and client).")
+    var requireZeroAllocations = false
 
     func run() throws {
         let socket = try MemifSocketName("@memif-bench-copy-\(UInt32.random(in: 0...UInt32.max))")
@@ -106,6 +108,7 @@ struct Copy: ParsableCommand {
             "descriptors":\(st.descriptors),"batches":\(st.batches),"cpu_fallbacks":\(st.totalFallbacks),"wedged":\(st.wedged),\
             "allocations":\(result.allocations)}
             """)
+        if requireZeroAllocations && (result.allocations != 0 || result.packets == 0) { throw ExitCode.failure }
     }
 
     struct Measurement {
