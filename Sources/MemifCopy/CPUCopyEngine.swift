@@ -59,7 +59,7 @@ public struct CPUCopyEngine: CopyEngine, @unchecked Sendable {
     @inlinable @inline(__always)
     public func enqueue(destination: UnsafeMutableRawPointer, source: UnsafeRawPointer, length: Int, fence: Bool) -> Bool {
         let s = state
-        guard s.pointee.building < s.pointee.maxCopies, canStartBurst else { return false }
+        guard length >= 0, s.pointee.building < s.pointee.maxCopies, canStartBurst else { return false }
         destination.copyMemory(from: source, byteCount: length)
         s.pointee.building &+= 1
         return true

@@ -15,7 +15,8 @@ public protocol CopyEngine {
     var burstsInFlight: Int { get }
     /// Adds a copy to the burst being built. `fence`: it starts only after every earlier
     /// copy of the burst finished (a DSA batch FENCE; the CPU is in order anyway). Returns
-    /// false, changing nothing, when the burst is full or no burst can be started.
+    /// false, changing nothing, when the burst is full, no burst can be started, or the
+    /// length is negative.
     func enqueue(destination: UnsafeMutableRawPointer, source: UnsafeRawPointer, length: Int, fence: Bool) -> Bool
     /// Submits the burst being built (possibly empty) under `cookie`. Returns false when no
     /// burst can be started (see ``canStartBurst``).

@@ -40,8 +40,12 @@ public struct DSACopyEngine<Portal: DSAPortal>: CopyEngine, @unchecked Sendable 
     @usableFromInline let state: UnsafeMutablePointer<DSAEngineState>
     @usableFromInline let portal: Portal
     @usableFromInline let owner: DSAEngineStorage
+    /// What the portal lives in (an opened work queue's mapping), kept as long as the engine.
+    let portalOwner: AnyObject?
 
-    public init(portal: Portal, configuration c: DSAEngineConfiguration) {
+    /// `portalOwner` keeps the portal's mapping (or file) alive as long as any copy of
+    /// the engine exists.
+    public init(portal: Portal, configuration c: DSAEngineConfiguration, portalOwner: AnyObject? = nil) {
         precondition(c.ringSlots > 1 && c.ringSlots & (c.ringSlots - 1) == 0, "ringSlots is a power of two")
         precondition(c.maxBurstsInFlight > 0 && c.maxBurstsInFlight & (c.maxBurstsInFlight - 1) == 0)
         precondition(c.workQueueSize > 0)
@@ -49,6 +53,7 @@ public struct DSACopyEngine<Portal: DSAPortal>: CopyEngine, @unchecked Sendable 
         self.owner = storage
         self.state = storage.state
         self.portal = portal
+        self.portalOwner = portalOwner
         portal.register(storage.descriptorMemory.buffer)
         portal.register(storage.recordMemory.buffer)
     }
@@ -71,7 +76,7 @@ public struct DSACopyEngine<Portal: DSAPortal>: CopyEngine, @unchecked Sendable 
     public func enqueue(destination: UnsafeMutableRawPointer, source: UnsafeRawPointer, length: Int, fence: Bool) -> Bool {
         let s = state
         let building = s.pointee.building
-        guard building < s.pointee.maxCopies, canStartBurst,
+        guard length >= 0, building < s.pointee.maxCopies, canStartBurst,
             s.pointee.slotTail &+ building &- s.pointee.slotHead < s.pointee.slotCount
         else { return false }
         s.pointee.copies &+= 1

@@ -151,11 +151,13 @@ public enum CopyEngineChoice {
                 let why = "DSA \(q.device)/\(q.name) node \(q.numaNode) via \(opened.path.rawValue)"
                 switch opened.path {
                 case .movdir64b:
-                    return (.dedicated(DSACopyEngine(portal: MovDir64BPortal(portal: opened.portal!), configuration: c), opened), why)
+                    return (.dedicated(DSACopyEngine(portal: MovDir64BPortal(portal: opened.portal!), configuration: c, portalOwner: opened), opened), why)
                 case .enqcmd:
-                    return (.shared(DSACopyEngine(portal: EnqcmdPortal(portal: opened.portal!), configuration: c), opened), why)
+                    return (.shared(DSACopyEngine(portal: EnqcmdPortal(portal: opened.portal!), configuration: c, portalOwner: opened), opened), why)
                 case .write:
-                    return (.write(DSACopyEngine(portal: WriteSubmissionPortal(fd: opened.fd, isDedicated: q.dedicated), configuration: c), opened), why)
+                    return (.write(DSACopyEngine(
+                            portal: WriteSubmissionPortal(fd: opened.fd, isDedicated: q.dedicated), configuration: c,
+                            portalOwner: opened), opened), why)
                 }
             }
         }
