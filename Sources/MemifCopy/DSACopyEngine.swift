@@ -80,9 +80,12 @@ public struct DSACopyEngine<Portal: DSAPortal>: CopyEngine, @unchecked Sendable 
             s.pointee.slotTail &+ building &- s.pointee.slotHead < s.pointee.slotCount
         else { return false }
         s.pointee.copies &+= 1
-        if length < s.pointee.minimumOffload || length > s.pointee.maxTransfer {
+        if length < s.pointee.minimumOffload || length > s.pointee.maxTransfer || s.pointee.counters.wedged {
+            // Inline. A wedged engine also leaves its descriptor ring untouched from now on:
+            // a device that is late rather than dead may still read it.
             destination.copyMemory(from: source, byteCount: length)
-            s.pointee.counters.fallback(length < s.pointee.minimumOffload ? .belowThreshold : .oversize)
+            s.pointee.counters.fallback(
+                s.pointee.counters.wedged ? .wedged : length < s.pointee.minimumOffload ? .belowThreshold : .oversize)
             return true
         }
         let physical = (s.pointee.slotTail & s.pointee.slotMask) &+ building

@@ -25,7 +25,7 @@ struct CopyEngineEndToEndTests {
         c.maxCopiesPerBurst = 64
         c.ringSlots = 1024
         c.maxBurstsInFlight = 32
-        c.deadlineNanoseconds = 2_000_000_000
+        c.deadlineNanoseconds = 20_000_000_000  // generous: the model's threads share 2 busy cores
         return DSACopyEngine(portal: ModelPortal(model: model), configuration: c)
     }
 
