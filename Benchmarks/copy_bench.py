@@ -4,8 +4,9 @@
 A memif server's worker core (CPU 0) copies frames from its own buffers into the client's
 ring, either inline (CPU engine) or offloaded to a DSA work queue -- here the software
 work-queue model, running as the "device" on CPU 1 (which also runs the client's drain
-loop). For each frame size: the worker's busy time per packet (time inside the copy path on
-calls that moved something) and the throughput the client received, CPU vs offload.
+loop). For each frame size: the worker thread's CPU time per packet (on loop turns that
+moved something, clock-read cost subtracted) and the throughput the client received, CPU
+vs offload.
 Each point is the median of --runs runs; the two engines alternate within a run.
 
 Usage: python3 Benchmarks/copy_bench.py [--runs 3] [--seconds 2] [--sizes 64,...,9000]
@@ -65,7 +66,7 @@ def svg(points, sizes, path):
     colors = {"cpu": "#d62728", "model": "#1f77b4"}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>']
-    for p, (key, title) in enumerate([("worker_ns_per_packet", "worker busy ns per packet (lower is better)"),
+    for p, (key, title) in enumerate([("worker_ns_per_packet", "worker CPU ns per packet (lower is better)"),
                                       ("gbps", "throughput received, Gbit/s (higher is better)")]):
         x0 = pad + p * (panel + pad)
         y0, h = 40, height - 120
