@@ -198,7 +198,6 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         var d = picked.descriptor
         withUnsafeMutableBytes(of: &d) { raw in _ = execute(raw.baseAddress!, topLevel: true, timing: picked.acceptedAt) }
         state.withLock { $0.finish() }
-        ring.release()
     }
 
     // MARK: execution
@@ -214,7 +213,10 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
         var record = RecordFields()
         var bytes = 0
         let status = validate(d, opcode: opcode, flags: flags, word0: word0, record: &record)
-        if status == Self.recordSuppressed { return (0, status) }  // SWERR: misaligned record
+        if status == Self.recordSuppressed {  // SWERR: misaligned record, none written
+            if topLevel { ring.release() }
+            return (0, status)
+        }
         if status != 0 {
             record.status = status
         } else {
@@ -228,7 +230,12 @@ public final class DSAWorkQueueModel: @unchecked Sendable {
                 record.status = DSAStatus.success
             }
         }
-        if topLevel { wait(bytes: bytes, members: opcode == DSAOpcode.batch ? 2 : 1, acceptedAt: acceptedAt) }
+        if topLevel {
+            wait(bytes: bytes, members: opcode == DSAOpcode.batch ? 2 : 1, acceptedAt: acceptedAt)
+            // The queue entry is free before the record says "done", never after: a
+            // submitter that counts occupancy by retired records must never find it full.
+            ring.release()
+        }
         let wantsRecord =
             flags & DSAFlag.completionAddressValid != 0
             && (flags & DSAFlag.requestCompletionRecord != 0 || record.status != DSAStatus.success)
