@@ -125,6 +125,8 @@ def main():
     ap.add_argument("--scratch-path", default=".build")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--report-only", action="store_true", help="rewrite the table and chart from the last JSON")
+    ap.add_argument("--merge", action="store_true",
+                    help="add these runs to the last JSON's (e.g. re-measure sizes a busy machine spoiled)")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     if a.report_only:
@@ -138,6 +140,15 @@ def main():
         when, load = saved["when"], saved["load_average"]
     else:
         runs = measure(a, sizes)
+        if a.merge:
+            with open(os.path.join(RESULTS, "copy-engines.json")) as f:
+                saved = json.load(f)
+            old = {e: {int(s): v for s, v in saved["runs"][e].items()} for e in ENGINES}
+            for e in ENGINES:
+                for s, v in old[e].items():
+                    runs[e][s] = v + runs[e].get(s, [])
+            sizes = sorted(runs["cpu"])
+            a.runs = min(len(runs[e][s]) for e in ENGINES for s in sizes)
         when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         try:
             load = os.getloadavg()[0]
@@ -146,7 +157,7 @@ def main():
     keys = ["mpps", "gbps", "worker_ns_per_packet", "worker_busy_fraction"]
     points = {e: {s: {k: best_point(runs[e][s], k) for k in keys} for s in sizes} for e in ENGINES}
     header = (f"Run {when} on {cpu_model()}, {os.cpu_count()} cores, kernel {platform.release()}; load average "
-              f"{load:.2f} at the end. {a.runs} runs per point, {a.seconds:g} s each after 0.5 s of warm-up; best of the runs "
+              f"{load:.2f} at the end. {a.runs}+ runs per point, {a.seconds:g} s each after 0.5 s of warm-up; best of the runs "
               f"(lowest worker CPU time, highest throughput). "
               f"Model timing: {a.timing}. Worker on CPU 0; model engine thread and the client's drain loop on CPU 1.")
     rows = ["| size | CPU: worker ns/packet | CPU: Mpps | CPU: Gbit/s | offload: worker ns/packet | offload: Mpps | "
