@@ -4,6 +4,12 @@ import PackageDescription
 // Dependencies, each justified:
 // - swift-argument-parser: memifctl's command line.
 // - swift-log: control-plane logging (connects, disconnect reasons); never on the data path.
+// System libraries (no package dependency):
+// - libaccel-config (CAccelConfig): DSA work-queue discovery. Headers only at build time; the
+//   library is dlopen()ed at discovery, so binaries start on nodes that do not have it (most
+//   nodes have no DSA). No `pkgConfig:` on purpose: its `Libs: -laccel-config` would make
+//   every binary that links MemifCopy need libaccel-config.so.1 at start-up.
+// - libnuma (CNuma, linked): which NUMA node a memif region is on. libnuma1 ships with DPDK.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -16,6 +22,7 @@ let package = Package(
         .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
+        .library(name: "MemifCopy", targets: ["MemifCopy"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
         .executable(name: "reflector", targets: ["reflector"]),
@@ -38,6 +45,15 @@ let package = Package(
         // memif-cni can link it statically and stay small.
         .target(name: "MemifSteering", dependencies: ["MemifPacket"], swiftSettings: strict),
         .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "MemifSteering", "CMemifLinux"], swiftSettings: strict),
+        // Copy engines (CPU, Intel DSA, DSA work-queue model): reference/dsa.md.
+        .target(name: "CMemifDSA", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(name: "CAccelConfig", providers: [.apt(["libaccel-config-dev", "uuid-dev"])]),
+        .systemLibrary(name: "CNuma", providers: [.apt(["libnuma-dev"])]),
+        .target(
+            name: "MemifCopy",
+            dependencies: ["Memif", "CMemifDSA", "CAccelConfig", "CNuma", "CMemifLinux"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -63,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "memif-bench",
             dependencies: [
-                "Memif", "MemifSteering", "CMallocCounter",
+                "Memif", "MemifSteering", "MemifCopy", "CMallocCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/memif-bench",
@@ -76,6 +92,8 @@ let package = Package(
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
         .testTarget(name: "ReflectorTests", dependencies: ["Reflector"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "MemifCopy", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifCopyTests", dependencies: ["MemifCopy", "Memif", "CMemifDSA", "CMemifLinux"], swiftSettings: strict),
     ]
 )

@@ -5,8 +5,11 @@
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
 #   python3-scapy  the packet oracle: MemifPacketTests and MemifSteeringTests check against scapy
+#   libaccel-config-dev, uuid-dev  DSA discovery headers (MemifCopy; the library is dlopen()ed;
+#                                  its header includes <uuid/uuid.h> without depending on uuid-dev)
+#   libnuma-dev  NUMA node of memif regions, to pick a DSA work queue on the same node
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy libaccel-config-dev uuid-dev libnuma-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

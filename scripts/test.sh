@@ -11,5 +11,7 @@ swift build -c release --product memif-bench
 for size in 64 9000; do .build/release/memif-bench allocations --size "$size"; done
 # Steering classification: zero heap allocations per packet (fails otherwise).
 .build/release/memif-bench classify --packets 2000000
+# The same through the copy path, with the DSA engine and its model (MemifCopy).
+.build/release/memif-bench copy --engine model --size 1500 --seconds 0.5 --require-zero-allocations
 swift build --build-tests
 swift test --skip-build --no-parallel --disable-xctest "$@"

@@ -9,7 +9,7 @@ struct MemifBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memif-bench",
         abstract: "Measure the memif data path per packet: heap allocations, instructions (under callgrind).",
-        subcommands: [Allocations.self, Instructions.self, Classify.self]
+        subcommands: [Allocations.self, Instructions.self, Classify.self, Copy.self]
     )
 }
 

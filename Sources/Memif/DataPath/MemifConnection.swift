@@ -154,4 +154,9 @@ public final class MemifConnection: @unchecked Sendable {
 
     /// Sizes of the regions in use, in index order.
     public var regionSizes: [UInt64] { regions.map(\.size) }
+
+    /// The mapped regions, for registering them with a copy device (or its model).
+    package var mappedRegions: [UnsafeMutableRawBufferPointer] {
+        regions.map { UnsafeMutableRawBufferPointer(start: $0.base, count: Int($0.size)) }
+    }
 }

@@ -1,0 +1,1 @@
+#include <accel-config/libaccel_config.h>
