@@ -16,7 +16,11 @@ let package = Package(
         .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
+        .library(name: "MemifCNI", targets: ["MemifCNI"]),
+        .library(name: "MemifNode", targets: ["MemifNode"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
+        .executable(name: "memif-cni", targets: ["memif-cni"]),
+        .executable(name: "memifd", targets: ["memifd"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
@@ -37,10 +41,31 @@ let package = Package(
         // memif-cni can link it statically and stay small.
         .target(name: "MemifSteering", dependencies: ["MemifPacket"], swiftSettings: strict),
         .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "MemifSteering", "CMemifLinux"], swiftSettings: strict),
+        // CNI spec types, the plugin's command logic and the memif-cni <-> memifd protocol.
+        // No Foundation: memif-cni starts once per pod and must start fast.
+        .target(name: "MemifCNI", dependencies: ["MemifSteering"], swiftSettings: strict),
+        .executableTarget(name: "memif-cni", dependencies: ["MemifCNI"], swiftSettings: strict),
+        // memifd's logic: attachments, netns grants, state file, CNI server, metrics.
+        .target(
+            name: "MemifNode",
+            dependencies: [
+                "Memif", "MemifCNI", "MemifSteering", "CMemifLinux", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "memifd",
+            dependencies: [
+                "MemifNode", "MemifCNI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "memifctl",
             dependencies: [
-                "Memif",
+                "Memif", "MemifCNI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,6 +94,9 @@ let package = Package(
             name: "MemifSteeringTests", dependencies: ["MemifSteering", "MemifPacket", "Memif"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
+        .testTarget(name: "MemifCNITests", dependencies: ["MemifCNI"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifNodeTests", dependencies: ["MemifNode", "MemifCNI", "Memif", "CMemifLinux"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
     ]
 )
