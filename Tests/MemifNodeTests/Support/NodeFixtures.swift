@@ -204,11 +204,10 @@ struct CNICall {
         var errorMessage: String { json?["msg"]?.stringValue ?? "" }
     }
 
-    func run(_ plugin: String = Tools.memifCNI, environmentOverride: [String: String]? = nil) -> Outcome {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let r = Tools.run(plugin, [], environment: environmentOverride ?? environment, stdin: config)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: seconds)
+    /// Spawns the plugin with exactly this environment (posix_spawn, pipes, waitpid: the
+    /// timing covers the plugin's life, not a process library's polling).
+    func run(_ plugin: String = Tools.memifCNI) -> Outcome {
+        Spawn.run(plugin, environment: environment, stdin: config)
     }
 }
 
@@ -248,5 +247,51 @@ enum Wait {
             usleep(10_000)
         }
         return condition()
+    }
+}
+
+enum Spawn {
+    static func run(_ executable: String, environment: [String: String], stdin: String) -> CNICall.Outcome {
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
+        guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { return .init(status: -1, stdout: "", stderr: "pipe", seconds: 0) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+        for fd in input + output + errors { posix_spawn_file_actions_addclose(&actions, fd) }
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        var cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        var cArgs: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
+        defer { for p in cEnv + cArgs { free(p) } }
+        var pid: pid_t = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let rc = posix_spawn(&pid, executable, &actions, nil, &cArgs, &cEnv)
+        close(input[0]); close(output[1]); close(errors[1])
+        guard rc == 0 else {
+            close(input[1]); close(output[0]); close(errors[0])
+            return .init(status: -1, stdout: "", stderr: "posix_spawn: \(rc)", seconds: 0)
+        }
+        let bytes = Array(stdin.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(input[1], $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { break }
+            offset += n
+        }
+        close(input[1])
+        func drain(_ fd: Int32) -> String {
+            defer { close(fd) }
+            if case .success(let b) = UnixStream.readAll(fd, limit: 1 << 24) { return String(decoding: b, as: UTF8.self) }
+            return ""
+        }
+        let out = drain(output[0])
+        let err = drain(errors[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return .init(status: exit, stdout: out, stderr: err, seconds: seconds)
     }
 }
