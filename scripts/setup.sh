@@ -5,8 +5,9 @@
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
 #   python3-scapy  the packet oracle: MemifPacketTests and MemifSteeringTests check against scapy
+#   containernetworking-plugins  ptp + host-local in /usr/lib/cni: MemifNodeTests chain memif-cni after them
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy containernetworking-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
