@@ -15,12 +15,12 @@ struct GrantTests {
         let loop: MemifEventLoop
         let memif: MemifInterface
 
-        init(in namespace: String, socket: String = "@vpp/memif-eth0") throws {
+        init(in namespace: String, socket: String = "@vpp/memif-eth0", mode: MemifMode = .ethernet) throws {
             guard let loop = try NetworkNamespace.run(in: namespace, { try? MemifEventLoop() }) else {
                 throw FixtureError("no event loop in \(namespace)")
             }
             self.loop = loop
-            var c = MemifConfiguration(role: .client, socket: try MemifSocketName(socket), applicationName: "pod")
+            var c = MemifConfiguration(role: .client, socket: try MemifSocketName(socket), mode: mode, applicationName: "pod")
             c.reconnectDelay = .milliseconds(50)
             c.maximumReconnectDelay = .milliseconds(400)
             memif = try MemifInterface(c, eventLoop: loop)

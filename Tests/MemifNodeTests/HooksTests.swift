@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import Memif
+import MemifCNI
+import MemifNode
+import MemifSteering
+import Synchronization
+import Testing
+
+/// NodeService in-process: the lifecycle hooks steering will plug into, and pod lookup.
+@Suite(.serialized)
+struct HooksTests {
+    final class RecordingHooks: AttachmentHooks {
+        let events = Mutex<[String]>([])
+        let failGrant: Bool
+        init(failGrant: Bool = false) { self.failGrant = failGrant }
+
+        struct Refused: Error {}
+
+        func granted(_ a: GrantedAttachment) throws {
+            events.withLock { $0.append("granted \(a.record.key) \(a.reason) \(a.steering.rules) \(a.steering.spec.mode) \(a.interface.configuration.listenNamespace ?? "-")") }
+            if failGrant { throw Refused() }
+        }
+        func clientConnected(_ a: GrantedAttachment, connection: MemifConnection) {
+            events.withLock { $0.append("connected \(a.record.key) \(connection.peerApplicationName)") }
+        }
+        func clientDisconnected(_ a: GrantedAttachment, reason: String) {
+            events.withLock { $0.append("disconnected \(a.record.key)") }
+        }
+        func removed(_ a: GrantedAttachment) { events.withLock { $0.append("removed \(a.record.key)") } }
+        func restored(keeping: [GrantedAttachment]) { events.withLock { $0.append("restored \(keeping.count)") } }
+        func metrics(for a: GrantedAttachment) -> [AttachmentMetric] { [AttachmentMetric(name: "steered_packets_total", help: "h", value: 42)] }
+    }
+
+    struct FixedPods: PodAnnotationSource {
+        func annotations(namespace: String, name: String, uid: String?) throws -> [String: String] {
+            guard name == "known" else { throw FixtureError("pod \(namespace)/\(name) not found") }
+            return ["memifkit.io/ports": "tcp:8080", "memifkit.io/spec": #"{"mode":"ip"}"#, "memifkit.io/socket": "@cnf/data"]
+        }
+    }
+
+    private func service(_ dir: URL, hooks: RecordingHooks?, pods: (any PodAnnotationSource)? = nil) throws -> (NodeService, MemifEventLoop) {
+        let loop = try MemifEventLoop()
+        let config = NodeConfiguration(socketPath: dir.appendingPathComponent("s").path, stateFile: dir.appendingPathComponent("state.json").path)
+        return (NodeService(configuration: config, eventLoop: loop, hooks: hooks, annotationSource: pods, logger: Logger(label: "test")), loop)
+    }
+
+    private func scratch() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(Tools.uniqueName("hooks"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func lifecycleReachesTheHooks() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pod = try TestNamespace()
+        let hooks = RecordingHooks()
+        let (node, loop) = try service(dir, hooks: hooks, pods: FixedPods())
+        defer { loop.shutdown() }
+        let key = AttachmentKey(containerID: "h1", ifname: "eth0")
+        // Annotations from the pod source (the runtime passed none).
+        let reply = node.handle(NodeRequest(.add, key: key, netns: pod.path, podNamespace: "lab", podName: "known"))
+        guard case .done(let status?) = reply else { Issue.record("\(reply)"); return }
+        #expect(status.socket == "@cnf/data")
+        #expect(status.mode == "ip")
+        #expect(pod.unixListeners.contains("@cnf/data"))
+        #expect(node.handle(NodeRequest(.add, key: AttachmentKey(containerID: "h2", ifname: "eth0"), netns: pod.path, podNamespace: "lab", podName: "unknown")) == .failed(CNIError(.tryAgainLater, "looking up pod lab/unknown failed: pod lab/unknown not found")))
+
+        let client = try GrantTests.PodClient(in: pod.path, socket: "@cnf/data", mode: .ip)
+        #expect(client.memif.waitForConnection(timeout: .seconds(5)) != nil)
+        client.memif.stop()
+        #expect(Wait.until { hooks.events.withLock { $0.contains("disconnected h1/eth0") } })
+        #expect(node.handle(NodeRequest(.del, key: key, netns: pod.path)) == .done(nil))
+        #expect(hooks.events.withLock { $0 } == [
+            "granted h1/eth0 added tcp:8080 ip \(pod.path)", "connected h1/eth0 pod", "disconnected h1/eth0", "removed h1/eth0",
+        ])
+
+        // Restart from the state file: granted again as restored, then restored(keeping:).
+        guard case .done(_?) = node.handle(NodeRequest(.add, key: key, netns: pod.path, podNamespace: "lab", podName: "known")) else {
+            Issue.record("second ADD failed")
+            return
+        }
+        node.shutdown()
+        let hooks2 = RecordingHooks()
+        let (node2, loop2) = try service(dir, hooks: hooks2)
+        defer { loop2.shutdown() }
+        node2.restore()
+        #expect(hooks2.events.withLock { $0 } == ["granted h1/eth0 restored tcp:8080 ip \(pod.path)", "restored 1"])
+        #expect(node2.attachments().map(\.socket) == ["@cnf/data"])
+        _ = node2.handle(NodeRequest(.del, key: key))
+    }
+
+    @Test func aFailingGrantHookFailsTheAddAndLeavesNothing() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pod = try TestNamespace()
+        let (node, loop) = try service(dir, hooks: RecordingHooks(failGrant: true))
+        defer { loop.shutdown() }
+        let reply = node.handle(NodeRequest(.add, key: AttachmentKey(containerID: "f1", ifname: "eth0"), netns: pod.path, annotations: ["memifkit.io/ports": "udp:53"]))
+        guard case .failed(let error) = reply else { Issue.record("\(reply)"); return }
+        #expect(error.code == 101)
+        #expect(error.msg.contains("steering"))
+        #expect(pod.unixListeners.isEmpty)
+        #expect(node.attachments().isEmpty)
+    }
+}
