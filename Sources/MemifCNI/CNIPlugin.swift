@@ -40,7 +40,8 @@ public enum CNIPlugin {
         func request(_ op: NodeRequest.Operation) -> NodeRequest {
             NodeRequest(
                 op, key: key, netns: invocation.netns, podNamespace: invocation.args.podNamespace,
-                podName: invocation.args.podName, podUID: invocation.args.podUID, annotations: config.podAnnotations)
+                podName: invocation.args.podName, podUID: invocation.args.podUID, network: config.name,
+                annotations: config.podAnnotations)
         }
         switch invocation.command {
         case .version:
@@ -77,8 +78,7 @@ public enum CNIPlugin {
             guard let valid = config.validAttachments else {
                 throw CNIError(.invalidConfiguration, "GC needs cni.dev/valid-attachments")
             }
-            var gc = NodeRequest(.gc)
-            gc.validAttachments = valid
+            let gc = NodeRequest(.gc, network: config.name, validAttachments: valid)
             try expectDone(NodeClient.send(gc, socketPath: config.nodeSocket))
             return ""
         case .status:

@@ -35,6 +35,8 @@ public struct NodeRequest: Sendable, Hashable {
     public var podNamespace: String?
     public var podName: String?
     public var podUID: String?
+    /// The CNI network's `name`: GC only collects attachments of its own network.
+    public var network: String?
     /// The pod's annotations when the runtime passed them; memifd looks the pod up otherwise.
     public var annotations: [String: String]?
     /// GC only.
@@ -42,9 +44,10 @@ public struct NodeRequest: Sendable, Hashable {
 
     public init(
         _ operation: Operation, key: AttachmentKey? = nil, netns: String? = nil, podNamespace: String? = nil,
-        podName: String? = nil, podUID: String? = nil, annotations: [String: String]? = nil,
+        podName: String? = nil, podUID: String? = nil, network: String? = nil, annotations: [String: String]? = nil,
         validAttachments: [AttachmentKey]? = nil
     ) {
+        self.network = network
         self.operation = operation
         self.key = key
         self.netns = netns
@@ -61,7 +64,9 @@ public struct NodeRequest: Sendable, Hashable {
             m.append(("containerID", .string(key.containerID)))
             m.append(("ifname", .string(key.ifname)))
         }
-        for (name, value) in [("netns", netns), ("podNamespace", podNamespace), ("podName", podName), ("podUID", podUID)] {
+        for (name, value) in [
+            ("netns", netns), ("podNamespace", podNamespace), ("podName", podName), ("podUID", podUID), ("network", network),
+        ] {
             if let value { m.append((name, .string(value))) }
         }
         if let annotations {
@@ -94,6 +99,7 @@ public struct NodeRequest: Sendable, Hashable {
         podNamespace = try string("podNamespace")
         podName = try string("podName")
         podUID = try string("podUID")
+        network = try string("network")
         switch json["annotations"] {
         case nil, .null?: annotations = nil
         case .object(let members)?:

@@ -3,7 +3,9 @@ import MemifSteering
 
 /// What memifd tells the steering layer about each attachment's life. memifd calls these
 /// serially for one attachment; `clientConnected`/`clientDisconnected` run on the memif event
-/// loop thread and must not block. Without hooks memifd grants memifs and steers nothing.
+/// loop thread and must not block. Hooks must not call back into `NodeService` (it may be
+/// waiting on the event loop while holding its lock). Without hooks memifd grants memifs and
+/// steers nothing.
 public protocol AttachmentHooks: Sendable {
     /// A memif was granted (ADD) or re-granted after a restart: install steering for it.
     /// Throwing fails the ADD (the grant is undone) or drops the restored attachment.

@@ -10,6 +10,8 @@ public struct AttachmentRecord: Sendable, Hashable {
     public var podNamespace: String?
     public var podName: String?
     public var podUID: String?
+    /// The CNI network (`name` in the config) the attachment belongs to.
+    public var network: String?
     /// The memif socket in the pod's namespace (`@name`).
     public var socket: String
     /// The pod's memif annotations only (ports, spec, socket), re-read on restore.
@@ -22,9 +24,10 @@ public struct AttachmentRecord: Sendable, Hashable {
     ]
 
     public init(
-        key: AttachmentKey, netns: String, podNamespace: String?, podName: String?, podUID: String?, socket: String,
-        annotations: [String: String]
+        key: AttachmentKey, netns: String, podNamespace: String?, podName: String?, podUID: String?, network: String?,
+        socket: String, annotations: [String: String]
     ) {
+        self.network = network
         self.key = key
         self.netns = netns
         self.podNamespace = podNamespace
@@ -38,7 +41,7 @@ public struct AttachmentRecord: Sendable, Hashable {
         var m: [(key: String, value: JSON)] = [
             ("containerID", .string(key.containerID)), ("ifname", .string(key.ifname)), ("netns", .string(netns)),
         ]
-        for (name, value) in [("podNamespace", podNamespace), ("podName", podName), ("podUID", podUID)] {
+        for (name, value) in [("podNamespace", podNamespace), ("podName", podName), ("podUID", podUID), ("network", network)] {
             if let value { m.append((name, .string(value))) }
         }
         m.append(("socket", .string(socket)))
@@ -57,7 +60,8 @@ public struct AttachmentRecord: Sendable, Hashable {
         }
         self.init(
             key: key, netns: netns, podNamespace: json["podNamespace"]?.stringValue, podName: json["podName"]?.stringValue,
-            podUID: json["podUID"]?.stringValue, socket: socket, annotations: annotations)
+            podUID: json["podUID"]?.stringValue, network: json["network"]?.stringValue, socket: socket,
+            annotations: annotations)
     }
 }
 

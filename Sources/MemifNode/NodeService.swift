@@ -130,7 +130,7 @@ public final class NodeService: Sendable {
         guard let steering = try parse(annotations) else { return nil }
         let record = AttachmentRecord(
             key: key, netns: netns, podNamespace: request.podNamespace, podName: request.podName, podUID: request.podUID,
-            socket: try socketName(annotations, ifname: key.ifname), annotations: annotations)
+            network: request.network, socket: try socketName(annotations, ifname: key.ifname), annotations: annotations)
         let live = try grant(record, steering: steering, reason: .added)
         s.attachments[key] = live
         s.dirty = true
@@ -188,7 +188,7 @@ public final class NodeService: Sendable {
 
     private func collect(_ request: NodeRequest, _ s: inout State) throws(CNIError) -> AttachmentStatus? {
         let valid = Set(request.validAttachments ?? [])
-        for (key, live) in s.attachments where !valid.contains(key) {
+        for (key, live) in s.attachments where live.record.network == request.network && !valid.contains(key) {
             s.attachments[key] = nil
             release(live)
             s.dirty = true

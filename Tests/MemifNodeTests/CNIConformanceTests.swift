@@ -212,19 +212,24 @@ struct CNIConformanceTests {
             let out = CNICall(command: "ADD", containerID: "gc\(i)", netns: ns.path, args: Self.args, config: NetConf.memif(socket: memifd.socket)).run()
             #expect(out.status == 0, "\(out.stdout)")
         }
-        #expect(memifd.stateAttachmentCount == 3)
+        // An attachment of another network that uses the same memifd: GC of this network keeps it.
+        let otherNet = try TestNamespace()
+        let other = CNICall(command: "ADD", containerID: "gc-other", netns: otherNet.path, args: Self.args, config: NetConf.memif(name: "other-net", socket: memifd.socket)).run()
+        #expect(other.status == 0)
+        #expect(memifd.stateAttachmentCount == 4)
         let valid = JSON.array([AttachmentKey(containerID: "gc1", ifname: "eth0").json])
         let gc = CNICall(command: "GC", ifname: nil, config: NetConf.memif(socket: memifd.socket, extra: [("cni.dev/valid-attachments", valid)])).run()
         #expect(gc.status == 0, "\(gc.stdout)")
-        #expect(memifd.stateAttachmentCount == 1)
-        #expect(memifd.state?["attachments"]?.arrayValue?.first?["containerID"]?.stringValue == "gc1")
+        #expect(memifd.stateAttachmentCount == 2)
+        #expect(memifd.state?["attachments"]?.arrayValue?.compactMap { $0["containerID"]?.stringValue } == ["gc-other", "gc1"])
+        #expect(otherNet.unixListeners.contains("@vpp/memif-eth0"))
         #expect(namespaces[0].unixListeners.isEmpty)
         #expect(namespaces[1].unixListeners.contains("@vpp/memif-eth0"))
         #expect(namespaces[2].unixListeners.isEmpty)
         #expect(CNICall(command: "GC", ifname: nil, config: NetConf.memif(socket: memifd.socket)).run().errorCode == 7)
         let empty = CNICall(command: "GC", ifname: nil, config: NetConf.memif(socket: memifd.socket, extra: [("cni.dev/valid-attachments", .array([]))])).run()
         #expect(empty.status == 0)
-        #expect(memifd.stateAttachmentCount == 0)
+        #expect(memifd.stateAttachmentCount == 1)
         #expect(namespaces[1].unixListeners.isEmpty)
     }
 

@@ -216,11 +216,11 @@ enum NetConf {
     static let portsKey = "cni.projectcalico.org/vppExtraMemifPorts"
 
     static func memif(
-        version: String = "1.1.0", socket: String, annotations: [String: String]? = [portsKey: "tcp:4444-20000,udp:53"],
+        version: String = "1.1.0", name: String = "memif-test", socket: String, annotations: [String: String]? = [portsKey: "tcp:4444-20000,udp:53"],
         prevResult: JSON? = nil, extra: [(String, JSON)] = []
     ) -> String {
         var m: [(key: String, value: JSON)] = [
-            ("cniVersion", .string(version)), ("name", .string("memif-test")), ("type", .string("memif-cni")),
+            ("cniVersion", .string(version)), ("name", .string(name)), ("type", .string("memif-cni")),
             ("memifdSocket", .string(socket)), ("capabilities", .object([("io.kubernetes.cri.pod-annotations", .bool(true))])),
         ]
         if let annotations {
