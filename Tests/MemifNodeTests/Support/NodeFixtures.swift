@@ -49,17 +49,17 @@ final class TestNamespace: @unchecked Sendable {
 
     init(_ prefix: String = "mk") throws {
         name = Tools.uniqueName(prefix)
-        let r = Tools.run("/usr/sbin/ip", ["netns", "add", name])
+        let r = Tools.run("/sbin/ip", ["netns", "add", name])
         guard r.status == 0 else { throw FixtureError("ip netns add \(name): \(r.stderr)") }
     }
 
     /// `ss -xlH` inside the namespace: the unix listeners it holds.
-    var unixListeners: String { Tools.run("/usr/sbin/ip", ["netns", "exec", name, "ss", "-xlH"]).stdout }
+    var unixListeners: String { Tools.run("/sbin/ip", ["netns", "exec", name, "ss", "-xlH"]).stdout }
 
     func delete() {
         guard !deleted else { return }
         deleted = true
-        Tools.run("/usr/sbin/ip", ["netns", "del", name])
+        Tools.run("/sbin/ip", ["netns", "del", name])
     }
 
     deinit { delete() }
