@@ -30,7 +30,11 @@ public struct CNIInvocation: Sendable, Hashable {
         netns = value("CNI_NETNS")
         ifname = value("CNI_IFNAME")
         path = (value("CNI_PATH") ?? "").split(separator: ":").map(String.init)
-        args = try CNIArgs(value("CNI_ARGS") ?? "")
+        // Only the commands that use CNI_ARGS check it; VERSION, STATUS and GC ignore it.
+        switch command {
+        case .add, .del, .check: args = try CNIArgs(value("CNI_ARGS") ?? "")
+        case .status, .gc, .version: args = (try? CNIArgs(value("CNI_ARGS") ?? "")) ?? CNIArgs.none
+        }
 
         let required: [String] =
             switch command {
@@ -84,6 +88,10 @@ public struct CNIArgs: Sendable, Hashable {
     ]
 
     public var pairs: [String: String]
+
+    public static let none = CNIArgs(pairs: [:])
+
+    private init(pairs: [String: String]) { self.pairs = pairs }
 
     public init(_ raw: String) throws(CNIError) {
         var pairs: [String: String] = [:]

@@ -256,7 +256,10 @@ public final class NodeService: Sendable {
             c.log2RingSize = steering.spec.log2RingSize
             c.requireSealedRegions = !configuration.allowUnsealedRegions
             c.listenNamespace = record.netns
-            interface = try MemifInterface(c, eventLoop: loop, logger: logger)
+            var interfaceLogger = logger
+            interfaceLogger[metadataKey: "attachment"] = "\(record.key)"
+            interfaceLogger[metadataKey: "netns"] = "\(record.netns)"
+            interface = try MemifInterface(c, eventLoop: loop, logger: interfaceLogger)
             try interface.start()
         } catch {
             throw CNIError(.grantFailed, "cannot serve memif \(record.socket) for \(record.key): \(error.message)")
