@@ -114,6 +114,11 @@ public final class NodeService: Sendable {
         state.withLock { s in s.attachments.values.map(\.status).sorted { $0.key < $1.key } }
     }
 
+    /// memifd's server end of an attachment's memif (what the steering pump drives).
+    public func attachmentInterface(_ key: AttachmentKey) -> MemifInterface? {
+        state.withLock { $0.attachments[key]?.granted.interface }
+    }
+
     /// Attachments with the counters hooks add, for `/metrics`.
     func metricSnapshot() -> [(AttachmentStatus, [AttachmentMetric])] {
         state.withLock { s in

@@ -91,6 +91,84 @@ struct HooksTests {
         _ = node2.handle(NodeRequest(.del, key: key))
     }
 
+    /// What the steering pump will do, played by the test: counters of the server end show up
+    /// in the attachment's status and in /metrics, with the hooks' own counters.
+    @Test func trafficCountersAndHookMetricsReachMetrics() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pod = try TestNamespace()
+        let hooks = RecordingHooks()
+        let (node, loop) = try service(dir, hooks: hooks)
+        defer { loop.shutdown() }
+        let key = AttachmentKey(containerID: "t1", ifname: "eth0")
+        let reply = node.handle(NodeRequest(.add, key: key, netns: pod.path, podNamespace: "lab", podName: "cnf", annotations: [NetConf.portsKey: "udp:53"]))
+        guard case .done(_?) = reply else { Issue.record("\(reply)"); return }
+        let metrics = try MetricsServer(host: "127.0.0.1", port: 0, service: node, logger: Logger(label: "test"))
+        metrics.start()
+        defer { metrics.stop() }
+
+        let client = try GrantTests.PodClient(in: pod.path)
+        let podSide = try #require(client.memif.waitForConnection(timeout: .seconds(5)))
+        #expect(Wait.until { node.attachments().first?.linkUp == true })
+        let interface = try #require(node.attachmentInterface(key))
+        let nodeSide = try #require(interface.connection)
+
+        let burst = MemifBurst(capacity: 64)
+        // Pod -> node: 10 frames of 100 bytes.
+        let tx = podSide.transmitQueue(0)
+        let reserved = tx.reserve(into: burst.buffers)
+        #expect(reserved >= 10)
+        let frame = [UInt8](repeating: 0xAB, count: 100)
+        for i in 0..<10 { _ = frame.withUnsafeBytes { MemifTxQueue.copy($0, into: burst.buffers, from: i, to: reserved) } }
+        #expect(tx.publish(burst.buffers, count: 10) == 10)
+        let rx = nodeSide.receiveQueue(0)
+        var received = 0
+        #expect(Wait.until {
+            received += rx.receive(into: burst.buffers)
+            rx.release()
+            return received == 10
+        })
+        // Node -> pod: 4 frames of 60 bytes.
+        let back = nodeSide.transmitQueue(0)
+        let free = back.reserve(into: burst.buffers)
+        let small = [UInt8](repeating: 1, count: 60)
+        for i in 0..<4 { _ = small.withUnsafeBytes { MemifTxQueue.copy($0, into: burst.buffers, from: i, to: free) } }
+        #expect(back.publish(burst.buffers, count: 4) == 4)
+
+        let status = try #require(node.attachments().first)
+        #expect(status.rxPackets == 10 && status.rxBytes == 1000)
+        #expect(status.txPackets == 4 && status.txBytes == 240)
+        let body = try #require(httpGet(port: metrics.port, "/metrics"))
+        let labels = #"{container="t1",interface="eth0",socket="@vpp/memif-eth0",namespace="lab",pod="cnf"}"#
+        for line in [
+            "memifd_attachment_rx_packets_total\(labels) 10", "memifd_attachment_rx_bytes_total\(labels) 1000",
+            "memifd_attachment_tx_packets_total\(labels) 4", "memifd_attachment_tx_bytes_total\(labels) 240",
+            "memifd_attachment_link_up\(labels) 1", "memifd_attachment_steered_packets_total\(labels) 42",
+            "# TYPE memifd_attachment_steered_packets_total counter",
+        ] {
+            #expect(body.contains(line), "\(line)")
+        }
+        // Counters survive the client going away (they are the attachment's, not the connection's).
+        client.memif.stop()
+        #expect(Wait.until { node.attachments().first?.linkUp == false })
+        #expect(node.attachments().first?.rxPackets == 10)
+        _ = node.handle(NodeRequest(.del, key: key))
+    }
+
+    private func httpGet(port: UInt16, _ path: String) -> String? {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { return nil }
+        _ = UnixStream.writeAll(fd, Array("GET \(path) HTTP/1.1\r\n\r\n".utf8))
+        guard case .success(let b) = UnixStream.readAll(fd, limit: 1 << 22) else { return nil }
+        return String(decoding: b, as: UTF8.self)
+    }
+
     @Test func aFailingGrantHookFailsTheAddAndLeavesNothing() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
