@@ -19,7 +19,7 @@ struct Memifd: ParsableCommand {
     @Option(help: "Unix socket memif-cni and memifctl talk to.")
     var socket = NetworkConfiguration.defaultNodeSocket
 
-    @Option(help: "State file: the attachments, recreated at start.")
+    @Option(name: [.customLong("state-file"), .customLong("state")], help: "State file: the attachments, recreated at start.")
     var stateFile = "/run/memifkit/attachments.json"
 
     @Option(help: "Address of /metrics and /healthz (IPv4:port; port 0 picks one).")
