@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "memif-cni", targets: ["memif-cni"]),
         .executable(name: "memifd", targets: ["memifd"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
+        .executable(name: "reflector", targets: ["reflector"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
     ],
     dependencies: [
@@ -77,6 +78,11 @@ let package = Package(
             name: "l3fwd",
             dependencies: ["L3Forwarding", "CMemifLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "samples/l3fwd/Sources/l3fwd", swiftSettings: strict),
+        .target(name: "Reflector", dependencies: ["MemifKit"], path: "samples/reflector/Sources/Reflector", swiftSettings: strict),
+        .executableTarget(
+            name: "reflector",
+            dependencies: ["Reflector", "CMemifLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "samples/reflector/Sources/reflector", swiftSettings: strict),
         // Benchmarks: per-packet allocation and instruction counts (Benchmarks/README.md).
         .target(name: "CMallocCounter", path: "Benchmarks/Sources/CMallocCounter"),
         .executableTarget(
@@ -94,6 +100,7 @@ let package = Package(
             name: "MemifSteeringTests", dependencies: ["MemifSteering", "MemifPacket", "Memif"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
+        .testTarget(name: "ReflectorTests", dependencies: ["Reflector"], swiftSettings: strict),
         .testTarget(name: "MemifCNITests", dependencies: ["MemifCNI"], swiftSettings: strict),
         .testTarget(
             name: "MemifNodeTests", dependencies: ["MemifNode", "MemifCNI", "Memif", "CMemifLinux"], swiftSettings: strict),

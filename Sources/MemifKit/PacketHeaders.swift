@@ -57,3 +57,34 @@ public enum CalicoConvention {
     public static let tunMAC = MACAddress(0x02, 0, 0, 0, 0, 0x00)
     public static let socket = MemifChannel.defaultSocket
 }
+
+extension MemifBuffer {
+    /// Turns a packet around in place, as testpmd's `5tswap`: swaps the MACs (L2), the IPv4 or
+    /// IPv6 addresses and the TCP/UDP ports, so the reply goes back to the sender. Checksums stay
+    /// valid without an update (a swap does not change a ones'-complement sum). Returns false,
+    /// changing nothing, when the segment holds no IP packet.
+    @inlinable
+    @discardableResult
+    public func swapFiveTuple(_ framing: MemifFraming) -> Bool {
+        guard let t = transport(framing), let ip = ipOffset(framing) else { return false }
+        if framing == .ethernet, let e = ethernet { (e.source, e.destination) = (e.destination, e.source) }
+        let p = data + ip
+        if p.load(as: UInt8.self) >> 4 == 4 {
+            let (s, d) = (IPv4Address(loadingFrom: p, at: 12), IPv4Address(loadingFrom: p, at: 16))
+            d.store(to: p, at: 12)
+            s.store(to: p, at: 16)
+        } else {
+            let (s, d) = (IPv6Address(loadingFrom: p, at: 8), IPv6Address(loadingFrom: p, at: 24))
+            d.store(to: p, at: 8)
+            s.store(to: p, at: 24)
+        }
+        let ports = t.protocolNumber == IPProtocol.tcp || t.protocolNumber == IPProtocol.udp
+        if ports && t.fragment != .nonFirstFragment && t.offset + 4 <= Int(length) {
+            let q = data + t.offset
+            let (s, d) = (q.loadUnaligned(as: UInt16.self), q.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            q.storeBytes(of: d, as: UInt16.self)
+            q.storeBytes(of: s, toByteOffset: 2, as: UInt16.self)
+        }
+        return true
+    }
+}

@@ -150,6 +150,29 @@ import Testing
         #expect(h.turnIntoEchoReply().error == .unsupported)
     }
 
+    @Test func icmpv6EchoReplyInPlaceWithSwappedAddresses() throws {
+        let a = try IPv6Address(parsing: "fd00::1"), b = try IPv6Address(parsing: "fd00::2")
+        let p = PacketBytes([0, 0, 0, 0, 0, 0, 0, 0] + Array("ping".utf8))
+        let h = try ICMPv6Header.buildEcho(at: p.pointer, capacity: p.count, identifier: 3, sequenceNumber: 4, payloadLength: 4,
+                                           pseudoHeader: .ipv6(source: a, destination: b)).get()
+        try h.turnIntoEchoReply().get()
+        #expect(h.type == 129 && h.isChecksumValid(.ipv6(source: b, destination: a)))
+        #expect(h.turnIntoEchoReply().error == .unsupported)
+    }
+
+    @Test func shortICMPv6MessageHasNoTarget() throws {
+        let p = PacketBytes([135, 0, 0, 0, 0, 0, 0, 0])
+        let h = try ICMPv6Header.parse(p.pointer, length: 8).get()
+        h.targetAddress = .loopback
+        #expect(h.targetAddress == .unspecified && h.linkLayerAddress(option: 1) == nil && p.bytes() == [135, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func vlanTagIndexOutsideTheStackIsNil() throws {
+        let p = PacketBytes(Raw.ethernet(type: 0x0800, tags: [(0x8100, 5)]))
+        let eth = try EthernetHeader.parse(p.pointer, length: p.count).get()
+        #expect(eth.vlanTag(-1) == nil && eth.vlanTag(1) == nil && eth.vlanTag(0)?.vlanID == 5)
+    }
+
     @Test func espFields() throws {
         let p = PacketBytes([UInt8](repeating: 0xAA, count: 20))
         let h = try ESPHeader.build(at: p.pointer, capacity: 20, securityParameterIndex: 0xDEAD_BEEF, sequenceNumber: 42).get()

@@ -10,21 +10,18 @@ public enum InternetChecksum {
     public static func sum(_ p: UnsafeRawPointer, count: Int) -> UInt16 {
         var acc: UInt64 = 0
         var carries: UInt64 = 0
+        // Each add is followed by counting its carry, which compiles to `add; adc $0`: two
+        // instructions per eight bytes, branch-free. Four per round to cut loop overhead.
         var i = 0
-        // Four independent 8-byte words per round keep the adds in flight.
         while i &+ 32 <= count {
-            let (a, ca) = acc.addingReportingOverflow(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let (b, cb) = a.addingReportingOverflow(p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self))
-            let (c, cc) = b.addingReportingOverflow(p.loadUnaligned(fromByteOffset: i &+ 16, as: UInt64.self))
-            let (d, cd) = c.addingReportingOverflow(p.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self))
-            acc = d
-            carries &+= (ca ? 1 : 0) &+ (cb ? 1 : 0) &+ (cc ? 1 : 0) &+ (cd ? 1 : 0)
+            add(&acc, &carries, p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            add(&acc, &carries, p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self))
+            add(&acc, &carries, p.loadUnaligned(fromByteOffset: i &+ 16, as: UInt64.self))
+            add(&acc, &carries, p.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self))
             i &+= 32
         }
         while i &+ 8 <= count {
-            let (a, ca) = acc.addingReportingOverflow(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            acc = a
-            carries &+= ca ? 1 : 0
+            add(&acc, &carries, p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             i &+= 8
         }
         // The tail: up to seven bytes, in native 16-bit lanes (an odd last byte is the first byte of a
@@ -42,11 +39,16 @@ public enum InternetChecksum {
             let byte = UInt64(p.load(fromByteOffset: i, as: UInt8.self))
             tail &+= UInt16(1).littleEndian == 1 ? byte : byte << 8
         }
-        let (a, ca) = acc.addingReportingOverflow(tail)
-        acc = a
-        carries &+= ca ? 1 : 0
+        add(&acc, &carries, tail)
         let folded = fold64(acc, carries: carries)
         return UInt16(bigEndian: folded)
+    }
+
+    @inlinable @inline(__always)
+    static func add(_ acc: inout UInt64, _ carries: inout UInt64, _ word: UInt64) {
+        let (sum, overflow) = acc.addingReportingOverflow(word)
+        acc = sum
+        carries &+= overflow ? 1 : 0
     }
 
     /// Folds a 64-bit native accumulator plus a count of lost carries to 16 bits.

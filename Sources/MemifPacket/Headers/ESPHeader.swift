@@ -29,7 +29,7 @@ public struct ESPHeader {
 
     /// Everything after SPI and sequence number (IV, ciphertext, trailer, ICV).
     @inlinable public var payload: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + Self.size, count: length - Self.size)
+        UnsafeMutableRawBufferPointer(start: base + Self.size, count: max(0, length - Self.size))
     }
 
     @inlinable

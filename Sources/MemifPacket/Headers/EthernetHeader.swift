@@ -77,6 +77,7 @@ public struct EthernetHeader {
     /// The tag at position `index` (0 = outermost) when the frame carries that many; nil otherwise.
     @inlinable
     public func vlanTag(_ index: Int) -> VLANTag? {
+        guard index >= 0 else { return nil }
         var offset = 12
         for i in 0...index {
             guard offset + 4 <= length, EtherType.isVLANTag(base.be16(offset)) else { return nil }

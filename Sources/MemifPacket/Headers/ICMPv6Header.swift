@@ -84,14 +84,15 @@ public struct ICMPv6Header {
         nonmutating set { base.setU8(4, newValue) }
     }
 
-    /// Target address of a solicitation or advertisement (needs a view from ``parseNeighborMessage(_:length:)``).
+    /// Target address of a solicitation or advertisement (a view from ``parseNeighborMessage(_:length:)``
+    /// has it); on a message shorter than 24 bytes it reads as unspecified and is not written.
     @inlinable public var targetAddress: IPv6Address {
-        get { IPv6Address(loadingFrom: base, at: 8) }
-        nonmutating set { newValue.store(to: base, at: 8) }
+        get { length >= Self.neighborMessageSize ? IPv6Address(loadingFrom: base, at: 8) : .unspecified }
+        nonmutating set { if length >= Self.neighborMessageSize { newValue.store(to: base, at: 8) } }
     }
 
-    /// The Ethernet address in the first source (1) or target (2) link-layer address option, if any.
-    /// Needs a view from ``parseNeighborMessage(_:length:)``, which checked the option lengths.
+    /// The Ethernet address in the first source (1) or target (2) link-layer address option, if any
+    /// (reads stay within `length`; the option lengths are checked by ``parseNeighborMessage(_:length:)``).
     @inlinable
     public func linkLayerAddress(option: UInt8) -> MACAddress? {
         var at = Self.neighborMessageSize
@@ -122,6 +123,16 @@ public struct ICMPv6Header {
         InternetChecksum.add(
             InternetChecksum.sum(base, count: length), pseudoHeader.sum(protocolNumber: IPProtocol.icmpv6, length: length))
             == 0xFFFF
+    }
+
+    /// Turns an echo request into its reply in place (type 128 -> 129, checksum adjusted; the caller
+    /// swaps the IPv6 addresses, which leaves the pseudo-header sum unchanged).
+    @inlinable
+    public func turnIntoEchoReply() -> Result<Void, PacketError> {
+        guard type == Self.echoRequest, code == 0 else { return .failure(.unsupported) }
+        checksum = InternetChecksum.update(checksum, old: UInt16(Self.echoRequest) << 8, new: UInt16(Self.echoReply) << 8)
+        type = Self.echoReply
+        return .success(())
     }
 
     /// Writes an echo request or reply for `payloadLength` bytes already in place after the header.

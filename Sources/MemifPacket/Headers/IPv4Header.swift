@@ -87,12 +87,12 @@ public struct IPv4Header {
 
     /// The option bytes between the fixed header and the payload (empty when IHL is 5).
     @inlinable public var options: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + Self.minimumSize, count: headerLength - Self.minimumSize)
+        UnsafeMutableRawBufferPointer(start: base + Self.minimumSize, count: max(0, headerLength - Self.minimumSize))
     }
 
     /// The payload (transport header onwards), up to the total length.
     @inlinable public var payload: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + headerLength, count: Int(totalLength) - headerLength)
+        UnsafeMutableRawBufferPointer(start: base + headerLength, count: max(0, min(Int(totalLength), length) - headerLength))
     }
 
     /// The pseudo-header a transport checksum in this packet covers.
@@ -108,7 +108,7 @@ public struct IPv4Header {
     }
 
     /// Writes a header with checksum at `base`: version 4, IHL from `options` (a multiple of four
-    /// bytes, at most 40), total length = header + `payloadLength`.
+    /// bytes, at most 40), total length = header + `payloadLength`, don't-fragment set by default.
     @inlinable
     public static func build(
         at base: UnsafeMutableRawPointer, capacity: Int, source: IPv4Address, destination: IPv4Address,

@@ -80,11 +80,11 @@ public struct TCPHeader {
     }
 
     @inlinable public var options: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + Self.minimumSize, count: headerLength - Self.minimumSize)
+        UnsafeMutableRawBufferPointer(start: base + Self.minimumSize, count: max(0, headerLength - Self.minimumSize))
     }
 
     @inlinable public var payload: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + headerLength, count: length - headerLength)
+        UnsafeMutableRawBufferPointer(start: base + headerLength, count: max(0, length - headerLength))
     }
 
     @inlinable

@@ -46,7 +46,7 @@ public struct UDPHeader {
     }
 
     @inlinable public var payload: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(start: base + Self.size, count: Int(udpLength) - Self.size)
+        UnsafeMutableRawBufferPointer(start: base + Self.size, count: max(0, min(Int(udpLength), length) - Self.size))
     }
 
     /// The checksum over the pseudo-header and `udpLength` bytes; a computed zero is sent as 0xFFFF.

@@ -69,7 +69,9 @@ public enum IPProtocol {
 }
 
 /// The fast walks of the classifiers: a few loads and compares per header, bounded loops, and
-/// every read checked against the length first.
+/// every read checked against the length first. Offset arithmetic wraps (`&+`): each operand is a
+/// checked offset within the buffer or a header length below 2^17, so it cannot overflow, and the
+/// overflow traps would only cost branches.
 public enum PacketWalk {
     /// VLAN tags skipped before giving up (802.1ad QinQ uses two).
     public static let maximumVLANTags = 4
@@ -87,13 +89,13 @@ public enum PacketWalk {
         while EtherType.isVLANTag(type) {
             guard tags < maximumVLANTags else { return .failure(.tooManyTags) }
             // The tag (4 bytes) and the next type field (2 bytes) must both be there.
-            guard offset + 6 <= length else { return .failure(.truncated) }
-            vlan = p.be16(offset + 2) & 0x0FFF
-            offset += 4
+            guard offset &+ 6 <= length else { return .failure(.truncated) }
+            vlan = p.be16(offset &+ 2) & 0x0FFF
+            offset &+= 4
             type = p.be16(offset)
-            tags += 1
+            tags &+= 1
         }
-        return .success(L3Location(etherType: type, offset: offset + 2, tagCount: tags, innerVLANID: vlan))
+        return .success(L3Location(etherType: type, offset: offset &+ 2, tagCount: tags, innerVLANID: vlan))
     }
 
     /// Finds the transport header of the IP packet at `p + offset` (version 4 or 6, by its first nibble).
@@ -127,19 +129,19 @@ public enum PacketWalk {
         guard offset >= 0, offset < length else { return .failure(.truncated) }
         let vihl = p.u8(offset)
         guard vihl >> 4 == 4 else { return .failure(.badVersion) }
-        guard length - offset >= IPv4Header.minimumSize else { return .failure(.truncated) }
+        guard length &- offset >= IPv4Header.minimumSize else { return .failure(.truncated) }
         let headerLength = Int(vihl & 0x0F) << 2
         guard headerLength >= IPv4Header.minimumSize else { return .failure(.badHeaderLength) }
-        guard headerLength <= length - offset else { return .failure(.truncated) }
-        let totalLength = Int(p.be16(offset + 2))
+        guard headerLength <= length &- offset else { return .failure(.truncated) }
+        let totalLength = Int(p.be16(offset &+ 2))
         guard totalLength >= headerLength else { return .failure(.badTotalLength) }
-        guard totalLength <= length - offset else { return .failure(.truncated) }
-        let fragmentField = p.be16(offset + 6)
+        guard totalLength <= length &- offset else { return .failure(.truncated) }
+        let fragmentField = p.be16(offset &+ 6)
         let status: FragmentStatus =
             fragmentField & 0x1FFF != 0 ? .nonFirstFragment : (fragmentField & 0x2000 != 0 ? .firstFragment : .unfragmented)
         return .success(
             TransportLocation(
-                protocolNumber: p.u8(offset + 9), offset: offset + headerLength, end: offset + totalLength,
+                protocolNumber: p.u8(offset &+ 9), offset: offset &+ headerLength, end: offset &+ totalLength,
                 fragment: status))
     }
 
@@ -149,30 +151,30 @@ public enum PacketWalk {
     public static func ipv6Transport(_ p: UnsafeRawPointer, length: Int, at offset: Int = 0) -> Result<TransportLocation, PacketError> {
         guard offset >= 0, offset < length else { return .failure(.truncated) }
         guard p.u8(offset) >> 4 == 6 else { return .failure(.badVersion) }
-        guard length - offset >= IPv6Header.size else { return .failure(.truncated) }
-        let end = offset + IPv6Header.size + Int(p.be16(offset + 4))
+        guard length &- offset >= IPv6Header.size else { return .failure(.truncated) }
+        let end = offset &+ IPv6Header.size &+ Int(p.be16(offset &+ 4))
         guard end <= length else { return .failure(.truncated) }
-        var next = p.u8(offset + 6)
-        var at = offset + IPv6Header.size
+        var next = p.u8(offset &+ 6)
+        var at = offset &+ IPv6Header.size
         var status = FragmentStatus.unfragmented
         var count = 0
         while true {
             switch next {
             case IPProtocol.hopByHop, IPProtocol.routing, IPProtocol.destinationOptions:
                 guard count < maximumExtensionHeaders else { return .failure(.tooManyExtensionHeaders) }
-                guard at + 8 <= end else { return .failure(.truncated) }
-                let size = (Int(p.u8(at + 1)) + 1) << 3
-                guard at + size <= end else { return .failure(.truncated) }
+                guard at &+ 8 <= end else { return .failure(.truncated) }
+                let size = (Int(p.u8(at &+ 1)) &+ 1) << 3
+                guard at &+ size <= end else { return .failure(.truncated) }
                 next = p.u8(at)
-                at += size
-                count += 1
+                at &+= size
+                count &+= 1
             case IPProtocol.fragment:
                 guard count < maximumExtensionHeaders else { return .failure(.tooManyExtensionHeaders) }
-                guard at + 8 <= end else { return .failure(.truncated) }
+                guard at &+ 8 <= end else { return .failure(.truncated) }
                 next = p.u8(at)
-                let field = p.be16(at + 2)
-                at += 8
-                count += 1
+                let field = p.be16(at &+ 2)
+                at &+= 8
+                count &+= 1
                 if field & 0xFFF8 != 0 {
                     return .success(TransportLocation(protocolNumber: next, offset: at, end: end, fragment: .nonFirstFragment))
                 }
