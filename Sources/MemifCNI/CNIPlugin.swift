@@ -65,7 +65,15 @@ public enum CNIPlugin {
             case .status: throw CNIError(.protocolMismatch, "memifd answered ADD with a status")
             }
         case .del:
-            try expectDone(NodeClient.send(request(.del), socketPath: config.nodeSocket))
+            // memifd not running holds nothing: its listeners went with it, and at its next
+            // start it drops attachments whose namespace is gone (the runtime removes it after
+            // DEL). So DEL succeeds, and a pod is never stuck on a node without memifd. A memifd
+            // that is reached but fails is an error, so the runtime retries.
+            switch NodeClient.exchange(request(.del), socketPath: config.nodeSocket, timeoutSeconds: 30) {
+            case .reply(let reply): try expectDone(reply)
+            case .notServing: break
+            case .failed(let error): throw error
+            }
             return ""
         case .check:
             guard let prev = config.prevResult else {

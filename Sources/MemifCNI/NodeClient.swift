@@ -3,34 +3,58 @@ import Glibc
 #endif
 
 /// memif-cni's and memifctl's side of the node protocol: connect to memifd's socket, send one
-/// request, read one reply. Every failure to reach memifd is CNI error 11 (try again later).
+/// request, read one reply. Every failure to reach memifd is CNI error 11 (try again later);
+/// DEL tells "not running" from "failing" (see `CNIPlugin`).
 public enum NodeClient {
     public static func send(_ request: NodeRequest, socketPath: String, timeoutSeconds: Int = 30) throws(CNIError) -> NodeReply {
+        switch exchange(request, socketPath: socketPath, timeoutSeconds: timeoutSeconds) {
+        case .reply(let reply): return reply
+        case .notServing(let error), .failed(let error): throw error
+        }
+    }
+
+    enum Outcome {
+        case reply(NodeReply)
+        /// Nobody listens on the socket (no file, or refused): memifd is not running.
+        case notServing(CNIError)
+        /// memifd was reached but the exchange failed (timeout, bad reply).
+        case failed(CNIError)
+    }
+
+    static func exchange(_ request: NodeRequest, socketPath: String, timeoutSeconds: Int) -> Outcome {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw CNIError(.tryAgainLater, "cannot create a unix socket: \(errnoText())") }
+        guard fd >= 0 else { return .failed(CNIError(.tryAgainLater, "cannot create a unix socket: \(errnoText())")) }
         defer { close(fd) }
         UnixStream.setTimeouts(fd, seconds: timeoutSeconds)
         guard UnixStream.connect(fd, path: socketPath) else {
-            throw CNIError(.tryAgainLater, "memifd is not reachable at \(socketPath): \(errnoText())")
+            let code = errno
+            let error = CNIError(.tryAgainLater, "memifd is not reachable at \(socketPath): \(errnoText(code))")
+            return code == ENOENT || code == ECONNREFUSED ? .notServing(error) : .failed(error)
         }
         guard UnixStream.writeAll(fd, Array(request.json.serialized.utf8)) else {
-            throw CNIError(.tryAgainLater, "sending the request to memifd at \(socketPath) failed: \(errnoText())")
+            return .failed(CNIError(.tryAgainLater, "sending the request to memifd at \(socketPath) failed: \(errnoText())"))
         }
         shutdown(fd, Int32(SHUT_WR))
         let bytes: [UInt8]
         switch UnixStream.readAll(fd, limit: NodeProtocol.maximumMessageBytes) {
         case .success(let b): bytes = b
         case .failure(let problem):
-            throw CNIError(.tryAgainLater, "reading memifd's reply at \(socketPath) failed: \(problem)")
+            return .failed(CNIError(.tryAgainLater, "reading memifd's reply at \(socketPath) failed: \(problem)"))
         }
-        guard !bytes.isEmpty else { throw CNIError(.tryAgainLater, "memifd at \(socketPath) closed the connection without a reply") }
+        guard !bytes.isEmpty else {
+            return .failed(CNIError(.tryAgainLater, "memifd at \(socketPath) closed the connection without a reply"))
+        }
         let document: JSON
         do throws(JSONSyntaxError) {
             document = try JSON.parse(bytes: bytes)
         } catch {
-            throw CNIError(.protocolMismatch, "memifd's reply is not JSON: \(error)")
+            return .failed(CNIError(.protocolMismatch, "memifd's reply is not JSON: \(error)"))
         }
-        return try NodeReply(json: document)
+        do throws(CNIError) {
+            return .reply(try NodeReply(json: document))
+        } catch {
+            return .failed(error)
+        }
     }
 }
 

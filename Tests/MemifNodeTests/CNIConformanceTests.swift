@@ -113,7 +113,9 @@ struct CNIConformanceTests {
         let status = CNICall(command: "STATUS", ifname: nil, path: nil, config: conf).run()
         #expect(status.status != 0)
         #expect(status.errorCode == 50)
-        #expect(CNICall(command: "DEL", containerID: "c4", netns: ns.path, config: conf).run().errorCode == 11)
+        // DEL with no memifd running succeeds: nothing is held (see GrantTests for the restart).
+        let del = CNICall(command: "DEL", containerID: "c4", netns: ns.path, config: conf).run()
+        #expect(del.status == 0 && del.stdout.isEmpty)
         #expect(CNICall(command: "GC", config: NetConf.memif(socket: missing, extra: [("cni.dev/valid-attachments", .array([]))])).run().errorCode == 11)
         // A pod that asks for no memif needs no memifd: its result passes through.
         let prev = try JSON.parse(#"{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"\#(ns.path)"}],"ips":[{"address":"10.9.0.2/24","interface":0}]}"#)

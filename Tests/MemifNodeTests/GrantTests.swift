@@ -92,7 +92,10 @@ struct GrantTests {
         memifd.stop(signal: SIGKILL)
         #expect(Wait.until { client.memif.connection == nil })
         #expect(pod.unixListeners.isEmpty)
-        // The second pod goes away while memifd is down.
+        // The second pod goes away while memifd is down: DEL succeeds, the runtime removes the
+        // namespace, and the restarted memifd drops the attachment.
+        let delWhileDown = del(memifd, doomed, id: "r2")
+        #expect(delWhileDown.status == 0, "\(delWhileDown.stdout)")
         doomed.delete()
 
         try memifd.start()
