@@ -66,7 +66,8 @@ public final class NodeService: Sendable {
                     logger.warning("dropped on restore", metadata: metadata(record, ["error": "\(error.msg)"]))
                 }
             }
-            if records.count != s.attachments.count || !records.isEmpty { s.dirty = true }
+            // Rewritten whole: drops what could not be restored, and recreates a file moved aside.
+            s.dirty = true
             try? persist(&s)
             hooks?.restored(keeping: s.attachments.values.map(\.granted))
         }
