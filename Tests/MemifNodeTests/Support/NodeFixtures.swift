@@ -8,7 +8,10 @@ enum Tools {
     static var memifd: String { builtTool("memifd") }
     static var memifctl: String { builtTool("memifctl") }
 
+    /// `MEMIFKIT_NODE_BIN=DIR` runs the executables in DIR instead (e.g. a release build, to
+    /// measure ADD latency of what ships).
     static func builtTool(_ name: String) -> String {
+        if let dir = ProcessInfo.processInfo.environment["MEMIFKIT_NODE_BIN"] { return dir + "/" + name }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while dir.path != "/" {
             let candidate = dir.appendingPathComponent(name).path
