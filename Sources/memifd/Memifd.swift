@@ -82,10 +82,12 @@ struct Memifd: ParsableCommand {
         // Steering (kernel mode) and pod lookup plug in here as AttachmentHooks and a
         // PodAnnotationSource; until they are wired, memifd grants memifs and steers nothing.
         let service = NodeService(configuration: configuration, eventLoop: loop, logger: logger)
-        service.restore()
-        let metricsServer = try MetricsServer(host: host, port: port, service: service, logger: logger)
-        metricsServer.start()
+        // Both sockets are bound before the state file is touched: a second memifd started by
+        // mistake fails here, and never rewrites the running one's state.
         let cniServer = try CNIServer(path: socket, service: service, logger: logger)
+        let metricsServer = try MetricsServer(host: host, port: port, service: service, logger: logger)
+        service.restore()
+        metricsServer.start()
         cniServer.start()
         logger.info(
             "serving",

@@ -113,6 +113,18 @@ struct GrantTests {
         #expect(memifd.stateAttachmentCount == 0)
     }
 
+    @Test func aSecondMemifdOnTheSameSocketLeavesTheFirstAlone() throws {
+        let memifd = try MemifdProcess()
+        let pod = try TestNamespace()
+        #expect(add(memifd, pod, id: "d1").status == 0)
+        let second = Tools.run(Tools.memifd, ["--socket", memifd.socket, "--state-file", memifd.stateFile, "--metrics", "127.0.0.1:0"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("another memifd serves"))
+        #expect(memifd.stateAttachmentCount == 1)
+        #expect(pod.unixListeners.contains("@vpp/memif-eth0"))
+        #expect(del(memifd, pod, id: "d1").status == 0)
+    }
+
     @Test func corruptStateFileIsSetAsideNotFatal() throws {
         let memifd = try MemifdProcess()
         memifd.stop()
