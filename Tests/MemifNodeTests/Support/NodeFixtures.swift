@@ -54,6 +54,7 @@ final class TestNamespace: @unchecked Sendable {
         name = Tools.uniqueName(prefix)
         let r = Tools.run("/sbin/ip", ["netns", "add", name])
         guard r.status == 0 else { throw FixtureError("ip netns add \(name): \(r.stderr)") }
+        CleanupBag.add { [self] in delete() }
     }
 
     /// `ss -xlH` inside the namespace: the unix listeners it holds.
@@ -87,6 +88,10 @@ final class MemifdProcess: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(Tools.uniqueName("memifd"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.extraArguments = extraArguments
+        CleanupBag.add { [self] in
+            stop(signal: SIGKILL)
+            try? FileManager.default.removeItem(at: directory)
+        }
         try start()
     }
 
