@@ -23,7 +23,11 @@ let package = Package(
         .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
         .library(name: "MemifCopy", targets: ["MemifCopy"]),
+        .library(name: "MemifCNI", targets: ["MemifCNI"]),
+        .library(name: "MemifNode", targets: ["MemifNode"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
+        .executable(name: "memif-cni", targets: ["memif-cni"]),
+        .executable(name: "memifd", targets: ["memifd"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
         .executable(name: "reflector", targets: ["reflector"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
@@ -54,10 +58,31 @@ let package = Package(
             dependencies: ["Memif", "CMemifDSA", "CAccelConfig", "CNuma", "CMemifLinux"],
             swiftSettings: strict
         ),
+        // CNI spec types, the plugin's command logic and the memif-cni <-> memifd protocol.
+        // No Foundation: memif-cni starts once per pod and must start fast.
+        .target(name: "MemifCNI", dependencies: ["MemifSteering"], swiftSettings: strict),
+        .executableTarget(name: "memif-cni", dependencies: ["MemifCNI"], swiftSettings: strict),
+        // memifd's logic: attachments, netns grants, state file, CNI server, metrics.
+        .target(
+            name: "MemifNode",
+            dependencies: [
+                "Memif", "MemifCNI", "MemifSteering", "CMemifLinux", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "memifd",
+            dependencies: [
+                "MemifNode", "MemifCNI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "memifctl",
             dependencies: [
-                "Memif",
+                "Memif", "MemifCNI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,5 +120,8 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "MemifCopy", "CMemifLinux"], swiftSettings: strict),
         .testTarget(
             name: "MemifCopyTests", dependencies: ["MemifCopy", "Memif", "CMemifDSA", "CMemifLinux"], swiftSettings: strict),
+        .testTarget(name: "MemifCNITests", dependencies: ["MemifCNI"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifNodeTests", dependencies: ["MemifNode", "MemifCNI", "Memif", "CMemifLinux"], swiftSettings: strict),
     ]
 )

@@ -8,8 +8,10 @@
 #   libaccel-config-dev, uuid-dev  DSA discovery headers (MemifCopy; the library is dlopen()ed;
 #                                  its header includes <uuid/uuid.h> without depending on uuid-dev)
 #   libnuma-dev  NUMA node of memif regions, to pick a DSA work queue on the same node
+#   containernetworking-plugins  ptp + host-local in /usr/lib/cni: MemifNodeTests and the lab chain memif-cni after them
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy libaccel-config-dev uuid-dev libnuma-dev)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy libaccel-config-dev uuid-dev libnuma-dev
+  containernetworking-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

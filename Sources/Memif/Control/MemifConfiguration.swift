@@ -50,6 +50,11 @@ public struct MemifConfiguration: Sendable {
     /// instead of a region of this interface's own, so packets can be forwarded by
     /// descriptor between interfaces on the same pool. `bufferSize` must match the pool's.
     public var bufferPool: MemifBufferPool?
+    /// Server only: a network namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`) to bind
+    /// the listening socket in, so an abstract name is visible in that namespace only (a pod's).
+    /// The socket is bound there by a short-lived thread and served by the event loop as usual.
+    /// Nil: the event loop thread's own namespace.
+    public var listenNamespace: String?
 
     public init(
         role: Role, socket: MemifSocketName, id: UInt32 = 0, mode: MemifMode = .ethernet, secret: String = "",
@@ -98,6 +103,9 @@ public struct MemifConfiguration: Sendable {
             }
         }
         guard mode != .puntInject else { throw fail("punt/inject mode is not specified by any peer") }
+        if listenNamespace != nil {
+            guard role == .server else { throw fail("only a server listens; a client cannot have a listen namespace") }
+        }
         if let pool = bufferPool {
             guard role == .client else { throw fail("only a client owns buffers; a server cannot use a buffer pool") }
             guard pool.bufferSize == bufferSize else {

@@ -27,8 +27,9 @@ public final class MemifEventLoop: @unchecked Sendable {
     private var handlers: [Int32: Handler] = [:]
     private var timers: [(id: UInt64, deadline: UInt64, work: () -> Void)] = []
     private var nextTimerID: UInt64 = 1
-    /// Server listeners shared by every server interface on the same socket.
-    var listeners: [MemifSocketName: ServerListener] = [:]
+    /// Server listeners shared by every server interface on the same socket (name and
+    /// namespace: one abstract name can be served in many pods' namespaces).
+    var listeners: [ListenerAddress: ServerListener] = [:]
 
     /// Starts the loop's thread.
     public init() throws(MemifError) {

@@ -77,11 +77,12 @@ public final class MemifInterface: @unchecked Sendable {
             case .server:
                 do throws(MemifError) {
                     let listener: ServerListener
-                    if let existing = loop.listeners[configuration.socket] {
+                    let address = ListenerAddress(configuration)
+                    if let existing = loop.listeners[address] {
                         listener = existing
                     } else {
-                        listener = try ServerListener(name: configuration.socket, loop: loop)
-                        loop.listeners[configuration.socket] = listener
+                        listener = try ServerListener(address: address, loop: loop)
+                        loop.listeners[address] = listener
                     }
                     try listener.add(self)
                 } catch {
@@ -105,11 +106,12 @@ public final class MemifInterface: @unchecked Sendable {
             started = false
             switch configuration.role {
             case .server:
-                if let listener = loop.listeners[configuration.socket] {
+                let address = ListenerAddress(configuration)
+                if let listener = loop.listeners[address] {
                     listener.remove(self)
                     if listener.isEmpty {
                         listener.close()
-                        loop.listeners[configuration.socket] = nil
+                        loop.listeners[address] = nil
                     }
                 }
             case .client:

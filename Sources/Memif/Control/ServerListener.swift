@@ -8,6 +8,7 @@ import Glibc
 /// socket, and INIT's id picks one. Lives on the event loop thread.
 final class ServerListener {
     let name: MemifSocketName
+    private let address: ListenerAddress
     private let socket: ControlSocket
     private let loop: MemifEventLoop
     private var interfaces: [UInt32: MemifInterface] = [:]
@@ -16,10 +17,11 @@ final class ServerListener {
     /// Which channel holds each interface id, from INIT until it closes.
     private var claims: [UInt32: ServerChannel] = [:]
 
-    init(name: MemifSocketName, loop: MemifEventLoop) throws(MemifError) {
-        self.name = name
+    init(address: ListenerAddress, loop: MemifEventLoop) throws(MemifError) {
+        self.name = address.socket
+        self.address = address
         self.loop = loop
-        socket = try ControlSocket.listen(name)
+        socket = try ControlSocket.listen(address.socket, inNamespace: address.namespace)
         loop.register(socket.fd) { [weak self] _ in self?.acceptAll() }
     }
 
@@ -54,7 +56,7 @@ final class ServerListener {
     func close() {
         for channel in Array(channels.values) { channel.close(reason: DisconnectReason.deviceClosed, notifyPeer: true) }
         loop.unregister(socket.fd)
-        if name.kind == .filesystem { unlink(name.name) }
+        if name.kind == .filesystem && address.namespace == nil { unlink(name.name) }
     }
 
     private func acceptAll() {
@@ -78,6 +80,17 @@ final class ServerListener {
     func closed(_ channel: ServerChannel, claimedID: UInt32?) {
         channels[ObjectIdentifier(channel)] = nil
         if let id = claimedID, claims[id] === channel { claims[id] = nil }
+    }
+}
+
+/// Where a listener listens: a socket name within a network namespace (nil: the loop's own).
+struct ListenerAddress: Hashable {
+    var socket: MemifSocketName
+    var namespace: String?
+
+    init(_ configuration: MemifConfiguration) {
+        socket = configuration.socket
+        namespace = configuration.listenNamespace
     }
 }
 

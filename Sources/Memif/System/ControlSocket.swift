@@ -42,6 +42,30 @@ final class ControlSocket: @unchecked Sendable {
         return socket
     }
 
+    /// Binds and listens inside the network namespace at `namespace` (a short-lived thread joins
+    /// it for the bind); the socket is then served from whichever thread, as any other.
+    static func listen(_ name: MemifSocketName, inNamespace namespace: String?) throws(MemifError) -> ControlSocket {
+        guard let namespace else { return try listen(name) }
+        let nsFD = cmemif_netns_open(namespace)
+        guard nsFD >= 0 else {
+            if errno == EINVAL { throw MemifError(.invalidSocket, "\(namespace) is not a network namespace") }
+            throw MemifError.system("open network namespace \(namespace)")
+        }
+        defer { close(nsFD) }
+        let fd = name.name.withCString {
+            cmemif_netns_listen_unix(nsFD, $0, strlen($0), name.kind == .abstract ? 1 : 0, 64)
+        }
+        guard fd >= 0 else {
+            if errno == EADDRINUSE {
+                throw MemifError(.invalidSocket, "socket \(name) is already served in network namespace \(namespace)")
+            }
+            throw MemifError.system("bind(\(name)) in network namespace \(namespace)")
+        }
+        let socket = ControlSocket(OwnedDescriptor(fd))
+        try socket.setNonBlocking()
+        return socket
+    }
+
     /// Connects to a listener; fails at once (ECONNREFUSED, ENOENT) when none is there.
     static func connect(_ name: MemifSocketName) throws(MemifError) -> ControlSocket {
         let socket = try makeSocket()
