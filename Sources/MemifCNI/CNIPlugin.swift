@@ -35,13 +35,20 @@ public enum CNIPlugin {
         }
     }
 
+    /// The addresses in a previous plugin's result, without their prefix lengths.
+    static func podIPs(_ prevResult: JSON?) -> [String] {
+        (prevResult?["ips"]?.arrayValue ?? []).compactMap { ip in
+            ip["address"]?.stringValue?.split(separator: "/").first.map(String.init)
+        }
+    }
+
     private static func perform(_ invocation: CNIInvocation, _ config: NetworkConfiguration) throws(CNIError) -> String {
         let key = invocation.containerID.flatMap { id in invocation.ifname.map { AttachmentKey(containerID: id, ifname: $0) } }
         func request(_ op: NodeRequest.Operation) -> NodeRequest {
             NodeRequest(
                 op, key: key, netns: invocation.netns, podNamespace: invocation.args.podNamespace,
                 podName: invocation.args.podName, podUID: invocation.args.podUID, network: config.name,
-                annotations: config.podAnnotations)
+                annotations: config.podAnnotations, podIPs: op == .add ? Self.podIPs(config.prevResult) : [])
         }
         switch invocation.command {
         case .version:

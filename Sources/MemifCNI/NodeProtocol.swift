@@ -41,12 +41,16 @@ public struct NodeRequest: Sendable, Hashable {
     public var annotations: [String: String]?
     /// GC only.
     public var validAttachments: [AttachmentKey]?
+    /// ADD: the pod's addresses from `prevResult.ips` (no prefix length), which steering
+    /// matches on. Empty when memif-cni runs first in its chain.
+    public var podIPs: [String]
 
     public init(
         _ operation: Operation, key: AttachmentKey? = nil, netns: String? = nil, podNamespace: String? = nil,
         podName: String? = nil, podUID: String? = nil, network: String? = nil, annotations: [String: String]? = nil,
-        validAttachments: [AttachmentKey]? = nil
+        validAttachments: [AttachmentKey]? = nil, podIPs: [String] = []
     ) {
+        self.podIPs = podIPs
         self.network = network
         self.operation = operation
         self.key = key
@@ -74,6 +78,9 @@ public struct NodeRequest: Sendable, Hashable {
         }
         if let validAttachments {
             m.append(("validAttachments", .array(validAttachments.map(\.json))))
+        }
+        if !podIPs.isEmpty {
+            m.append(("podIPs", .array(podIPs.map { .string($0) })))
         }
         return .object(m)
     }
@@ -125,6 +132,19 @@ public struct NodeRequest: Sendable, Hashable {
             }
             validAttachments = keys
         case let other?: throw CNIError(.decodingFailure, "request field validAttachments is \(other.typeName), not an array")
+        }
+        switch json["podIPs"] {
+        case nil, .null?: podIPs = []
+        case .array(let items)?:
+            var ips: [String] = []
+            for item in items {
+                guard let ip = item.stringValue, ip.utf8.count <= 45 else {
+                    throw CNIError(.decodingFailure, "podIPs entries must be address strings")
+                }
+                ips.append(ip)
+            }
+            podIPs = ips
+        case let other?: throw CNIError(.decodingFailure, "request field podIPs is \(other.typeName), not an array")
         }
         switch operation {
         case .add, .check:

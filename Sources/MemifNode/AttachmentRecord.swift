@@ -16,6 +16,8 @@ public struct AttachmentRecord: Sendable, Hashable {
     public var socket: String
     /// The pod's memif annotations only (ports, spec, socket), re-read on restore.
     public var annotations: [String: String]
+    /// The pod's addresses (from the chain's previous result): what steering matches on.
+    public var podIPs: [String]
 
     /// The annotation keys memifd keeps.
     public static let keptAnnotations: Set<String> = [
@@ -25,8 +27,9 @@ public struct AttachmentRecord: Sendable, Hashable {
 
     public init(
         key: AttachmentKey, netns: String, podNamespace: String?, podName: String?, podUID: String?, network: String?,
-        socket: String, annotations: [String: String]
+        socket: String, annotations: [String: String], podIPs: [String] = []
     ) {
+        self.podIPs = podIPs
         self.network = network
         self.key = key
         self.netns = netns
@@ -46,6 +49,7 @@ public struct AttachmentRecord: Sendable, Hashable {
         }
         m.append(("socket", .string(socket)))
         m.append(("annotations", .object(annotations.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        if !podIPs.isEmpty { m.append(("podIPs", .array(podIPs.map { .string($0) }))) }
         return .object(m)
     }
 
@@ -61,7 +65,7 @@ public struct AttachmentRecord: Sendable, Hashable {
         self.init(
             key: key, netns: netns, podNamespace: json["podNamespace"]?.stringValue, podName: json["podName"]?.stringValue,
             podUID: json["podUID"]?.stringValue, network: json["network"]?.stringValue, socket: socket,
-            annotations: annotations)
+            annotations: annotations, podIPs: json["podIPs"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 }
 

@@ -136,7 +136,8 @@ public final class NodeService: Sendable {
         guard let steering = try parse(annotations) else { return nil }
         let record = AttachmentRecord(
             key: key, netns: netns, podNamespace: request.podNamespace, podName: request.podName, podUID: request.podUID,
-            network: request.network, socket: try socketName(annotations, ifname: key.ifname), annotations: annotations)
+            network: request.network, socket: try socketName(annotations, ifname: key.ifname), annotations: annotations,
+            podIPs: request.podIPs)
         let live = try grant(record, steering: steering, reason: .added)
         s.attachments[key] = live
         s.dirty = true

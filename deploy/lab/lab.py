@@ -76,7 +76,7 @@ def node_dir(node):
 def conflist(node):
     return {"cniVersion": "1.0.0", "name": "memifkit-lab", "plugins": [
         {"type": "ptp", "mtu": 1500, "ipMasq": False,
-         "ipam": {"type": "host-local", "ranges": [[{"subnet": NODES[node]["pods"]}]],
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": NODES[node]["pods"]}]], "routes": [{"dst": "0.0.0.0/0"}],
                   "dataDir": os.path.join(node_dir(node), "ipam")}},
         {"type": "memif-cni", "memifdSocket": os.path.join(node_dir(node), "memifd.sock"),
          "capabilities": {"io.kubernetes.cri.pod-annotations": True}},
