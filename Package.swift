@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MemifPacket", targets: ["MemifPacket"]),
         .library(name: "MemifSteering", targets: ["MemifSteering"]),
         .library(name: "MemifKit", targets: ["MemifKit"]),
+        .library(name: "MemifNode", targets: ["MemifNode"]),
         .executable(name: "memifctl", targets: ["memifctl"]),
         .executable(name: "l3fwd", targets: ["l3fwd"]),
         .executable(name: "memif-bench", targets: ["memif-bench"]),
@@ -37,6 +38,13 @@ let package = Package(
         // memif-cni can link it statically and stay small.
         .target(name: "MemifSteering", dependencies: ["MemifPacket"], swiftSettings: strict),
         .target(name: "MemifKit", dependencies: ["Memif", "MemifPacket", "MemifSteering", "CMemifLinux"], swiftSettings: strict),
+        // libcurl for the Kubernetes API client (in-cluster CA + bearer token over HTTPS): the
+        // system library every distribution ships, instead of a Swift HTTP stack to build.
+        .target(name: "CMemifCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // The node agent's library: kernel-mode port steering, Kubernetes pod lookup.
+        .target(
+            name: "MemifNode", dependencies: ["Memif", "MemifPacket", "MemifSteering", "CMemifLinux", "CMemifCurl"],
+            swiftSettings: strict),
         .executableTarget(
             name: "memifctl",
             dependencies: [
@@ -68,6 +76,9 @@ let package = Package(
         .testTarget(
             name: "MemifSteeringTests", dependencies: ["MemifSteering", "MemifPacket", "Memif"], swiftSettings: strict),
         .testTarget(name: "MemifKitTests", dependencies: ["MemifKit"], swiftSettings: strict),
+        .testTarget(
+            name: "MemifNodeTests", dependencies: ["MemifNode", "Memif", "MemifPacket", "MemifSteering"],
+            swiftSettings: strict),
         .testTarget(name: "L3ForwardingTests", dependencies: ["L3Forwarding"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["Memif", "MemifPacket", "CMemifLinux"], swiftSettings: strict),
     ]

@@ -1,0 +1,158 @@
+import Foundation
+import Memif
+import MemifPacket
+import MemifSteering
+import Testing
+
+@testable import MemifNode
+
+/// Kernel-mode steering end to end in real namespaces (root only): nftables marks, `ip rule`,
+/// a tun, the pump and a real memif client; traffic from a source namespace through a node
+/// namespace to a pod namespace, as a CNI ptp pod is wired.
+@Suite(.serialized, .enabled(if: getuid() == 0, "needs root for network namespaces"))
+struct KernelSteeringTests {
+    static let steered = PortRuleSet([PortRange(.udp, 5000), PortRange(.tcp, 5000), PortRange(.udp, 7000, 7010)])
+
+    func makePath(_ topology: SteeringTopology, id: UInt16, mode: MemifSpec.Mode, fallback: MemifSpec.Fallback) throws
+        -> KernelSteeringPath
+    {
+        try KernelSteeringPath(
+            .init(
+                id: id, podIPv4: [SteeringTopology.podIPv4], podIPv6: [SteeringTopology.podIPv6], ports: Self.steered,
+                mode: mode, fallback: fallback, namespacePath: topology.nodePath))
+    }
+
+    @Test func steeredPortsReachTheMemifEverythingElseThePodKernelAndDropWhileDetached() throws {
+        let topology = try SteeringTopology()
+        try topology.startPodServer(ports: [5000, 6000])
+        let path = try makePath(topology, id: 101, mode: .ethernet, fallback: .drop)
+        try path.install()
+        let pod = try PodMemifClient(mode: .ethernet)
+        try path.attach(try pod.connect())
+
+        // UDP to a steered port: through the memif, answered by the pod's memif client.
+        #expect(try topology.udp("10.91.2.2", port: 5000, count: 3) == ["probe-0", "probe-1", "probe-2"])
+        #expect(try topology.udp("10.91.2.2", port: 7005) == ["probe-0"])
+        #expect(try topology.udp("fd91:2::2", port: 5000) == ["probe-0"])
+        // Another port and ICMP: the pod's kernel.
+        #expect(try topology.udp("10.91.2.2", port: 6000) == ["kernel:probe-0"])
+        #expect(try topology.udp("fd91:2::2", port: 6000) == ["kernel:probe-0"])
+        #expect(try topology.traffic(["icmp", "10.91.2.2", "2"]) == "reply")
+        // TCP to a steered port: the SYN arrives on the memif (nobody answers it there).
+        #expect(try topology.traffic(["tcp", "10.91.2.2", "5000", "0.5"]) == "timeout")
+        let seen = pod.packetsSeen
+        #expect(seen.contains { $0.ipProtocol == 6 && $0.destinationPort == 5000 && $0.tcpFlags & 0x02 != 0 })
+        #expect(!seen.contains { $0.destinationPort == 6000 })
+        #expect(seen.allSatisfy { $0.destinationMAC == MACAddress(0x02, 0, 0, 0, 0, 1) && $0.sourceMAC == KernelSteeringPath.nodeMAC })
+
+        // The pod asks for its gateway's MAC: the node side answers for it.
+        pod.send(arpRequest(for: IPv4Address(10, 91, 0, 1)))
+        let deadline = Date().addingTimeInterval(3)
+        while pod.otherFrames.isEmpty && Date() < deadline { usleep(1000) }
+        let answer = try #require(pod.otherFrames.first)
+        #expect(answer.count >= 42)
+        #expect(Array(answer[12..<14]) == [0x08, 0x06] && Array(answer[20..<22]) == [0, 2])
+        #expect(answer.withUnsafeBytes { MACAddress(loadingFrom: $0.baseAddress!, at: 22) } == KernelSteeringPath.nodeMAC)
+
+        let attached = path.statistics
+        #expect(attached.steeringHits >= 6)
+        #expect(attached.toMemifPackets == attached.steeringHits)
+        #expect(attached.fromMemifPackets >= 5)
+        #expect(attached.neighborAnswers == 1)
+
+        // Client gone, fallback drop: steered traffic is dropped and counted, the rest flows.
+        pod.disconnect()
+        try path.detach()
+        #expect(try topology.udp("10.91.2.2", port: 5000, count: 2, timeout: 1) == [])
+        #expect(try topology.udp("10.91.2.2", port: 6000) == ["kernel:probe-0"])
+        #expect(path.statistics.dropsDetached >= 2)
+
+        try path.remove()
+        #expect(try topology.leftovers() == [])
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["kernel:probe-0"])
+    }
+
+    @Test func kernelFallbackDeliversToThePodWhileTheClientIsAway() throws {
+        let topology = try SteeringTopology()
+        try topology.startPodServer(ports: [5000])
+        let path = try makePath(topology, id: 102, mode: .ip, fallback: .kernel)
+        try path.install()
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["kernel:probe-0"])
+
+        let pod = try PodMemifClient(mode: .ip)
+        try path.attach(try pod.connect())
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["probe-0"])
+        #expect(try topology.udp("fd91:2::2", port: 5000) == ["probe-0"])
+
+        pod.disconnect()
+        try path.detach()
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["kernel:probe-0"])
+        #expect(try topology.udp("fd91:2::2", port: 5000) == ["kernel:probe-0"])
+
+        try path.attach(try pod.connect())
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["probe-0"])
+        #expect(path.statistics.dropsDetached == 0)
+        try path.remove()
+        #expect(try topology.leftovers() == [])
+    }
+
+    @Test func removeStaleCleansUpWhatACrashedRunLeft() throws {
+        let topology = try SteeringTopology()
+        let crashed = try makePath(topology, id: 103, mode: .ethernet, fallback: .drop)
+        let live = try makePath(topology, id: 104, mode: .ethernet, fallback: .drop)
+        try crashed.install()
+        try live.install()
+        crashed.simulateCrash()
+        let before = try topology.leftovers().joined(separator: "\n")
+        #expect(before.contains("pre-103") && before.contains("0x4d4b0067"))
+
+        let removed = try KernelSteeringPath.removeStale(keeping: [104], namespacePath: topology.nodePath)
+        #expect(removed == [103])
+        let after = try topology.leftovers().joined(separator: "\n")
+        #expect(!after.contains("103") && !after.contains("0x4d4b0067"))
+        #expect(after.contains("pre-104") && after.contains("mksteer104"))
+
+        // A restarted memifd re-installs the live attachment over what is there.
+        try live.remove()
+        let again = try makePath(topology, id: 104, mode: .ethernet, fallback: .drop)
+        try again.install()
+        #expect(throws: KernelSteeringError.self) { try again.install() }
+        try again.remove()
+        #expect(try topology.leftovers() == [])
+    }
+
+    /// Steered UDP request/reply rate: source namespace -> node kernel -> tun -> pump -> memif
+    /// -> pod client (swaps) -> memif -> pump -> tun -> node kernel -> source. One Python sender
+    /// with 256 datagrams in flight; the numbers are printed for the record.
+    @Test func steeredUDPThroughput() throws {
+        let topology = try SteeringTopology()
+        let path = try makePath(topology, id: 105, mode: .ethernet, fallback: .drop)
+        try path.install()
+        let pod = try PodMemifClient(mode: .ethernet)
+        try path.attach(try pod.connect())
+        let count = 200_000, size = 1000
+        let text = try topology.traffic(["flood", "10.91.2.2", "5000", String(count), String(size), "256", "20"])
+        struct Flood: Decodable { var sent: Int; var received: Int; var seconds: Double }
+        let flood = try JSONDecoder().decode(Flood.self, from: Data(text.utf8))
+        let rate = Double(flood.received) / flood.seconds
+        let ipBytes = size + 28
+        print(
+            "steered UDP request/reply, \(size)-byte payloads: \(flood.received)/\(flood.sent) replies in "
+                + String(format: "%.2f s: %.0f replies/s, %.1f Mbit/s of IP each way", flood.seconds, rate, rate * Double(ipBytes * 8) / 1e6))
+        print("pump: \(path.statistics)")
+        #expect(flood.received >= flood.sent * 9 / 10)
+        try path.remove()
+    }
+
+    func arpRequest(for target: IPv4Address) -> [UInt8] {
+        var f = [UInt8](repeating: 0, count: 42)
+        for i in 0..<6 { f[i] = 0xFF }
+        f[6...11] = [0x02, 0, 0, 0, 0, 0x01]
+        f[12] = 0x08; f[13] = 0x06
+        f[14...21] = [0, 1, 0x08, 0, 6, 4, 0, 1]
+        f[22...27] = [0x02, 0, 0, 0, 0, 0x01]
+        f[28...31] = [10, 91, 2, 2]
+        withUnsafeBytes(of: target.rawValue.bigEndian) { f[38...41] = ArraySlice($0) }
+        return f
+    }
+}
