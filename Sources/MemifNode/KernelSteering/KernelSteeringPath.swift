@@ -132,15 +132,19 @@ public final class KernelSteeringPath: @unchecked Sendable {
                 try pump.start()
                 s.pump = pump
                 let commands = rules.commands
-                try commands.check(["ip", "link", "set", "dev", names.tunName, "mtu", String(configuration.mtu), "up"])
-                // Replies from the pod enter on the tun with the pod's address as source, which
-                // the main table routes out of the pod's normal interface: strict reverse-path
-                // filtering would drop them. 2 (loose) wins over any `all` value (the kernel uses the max).
-                if !configuration.podIPv4.isEmpty {
-                    try commands.setSysctl("net/ipv4/conf/\(names.tunName)/rp_filter", "2")
-                }
-                try rules.installRoutes(ipv4: configuration.podIPv4, ipv6: configuration.podIPv6)
+                // No link-local address and no multicast: the kernel then sends no router
+                // solicitations or MLD reports into the tun, so everything the pump reads was steered.
+                try commands.check(["ip", "link", "set", "dev", names.tunName, "addrgenmode", "none"])
+                // Chains first: their drop of the kernel's multicast must be there when the link comes up.
                 try rules.installChains(ipv4: configuration.podIPv4, ipv6: configuration.podIPv6, ports: configuration.ports)
+                try commands.check(["ip", "link", "set", "dev", names.tunName, "multicast", "off", "mtu", String(configuration.mtu), "up"])
+                // Packets from the pod enter on the tun with the pod's address as source, which
+                // the main table routes out of the pod's normal interface, and the tun has no
+                // IPv4 address: reverse-path filtering (strict or loose) would drop them. The
+                // prerouting chain marks them, and with src_valid_mark the reverse lookup
+                // follows the mark to this attachment's table, which routes the pod into the tun.
+                try commands.setSysctl("net/ipv4/conf/\(names.tunName)/src_valid_mark", "1")
+                try rules.installRoutes(ipv4: configuration.podIPv4, ipv6: configuration.podIPv6)
                 if configuration.fallback == .drop { try rules.installMarkRules(families: families) }
                 s.phase = .installed
             } catch {

@@ -23,6 +23,10 @@ struct SteeringRules {
             script += "flush chain \(table) \(chain)\n"
         }
         let mark = "0x" + String(names.mark, radix: 16)
+        // The kernel's own IPv6 multicast (MLD reports) has no business in the pod's memif.
+        script += "add rule \(table) \(names.outputChain) oifname \"\(names.tunName)\" ip6 daddr ff00::/8 drop comment \"memifkit \(names.id)\"\n"
+        // What the pod sends back, so the reverse-path check finds the tun (see install()).
+        script += "add rule \(table) \(names.preroutingChain) iifname \"\(names.tunName)\" meta mark set \(mark) comment \"memifkit \(names.id)\"\n"
         for transport in SteeredProtocol.allCases {
             let set = ports.ranges.filter { $0.transport == transport }.map { r in
                 r.first == r.last ? "\(r.first)" : "\(r.first)-\(r.last)"

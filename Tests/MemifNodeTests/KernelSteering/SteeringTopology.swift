@@ -55,7 +55,11 @@ final class SteeringTopology {
     }
 
     deinit {
-        for s in servers where s.isRunning { s.terminate() }
+        // SIGKILL: Foundation starts children with SIGTERM blocked.
+        for s in servers where s.isRunning {
+            kill(s.processIdentifier, SIGKILL)
+            s.waitUntilExit()
+        }
         destroy()
     }
 
@@ -98,8 +102,9 @@ final class SteeringTopology {
     /// Starts the pod's kernel echo server on `ports` (UDP echo with "kernel:" prefix, TCP accept).
     func startPodServer(ports: [UInt16]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", pod, "/usr/bin/python3", "-u", Self.traffic, "server"] + ports.map(String.init)
+        // nsenter execs in place (`ip netns exec` forks), so terminating the process stops the server.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        process.arguments = ["--net=/run/netns/\(pod)", "/usr/bin/python3", "-u", Self.traffic, "server"] + ports.map(String.init)
         let out = Pipe()
         process.standardOutput = out
         try process.run()
