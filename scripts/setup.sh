@@ -5,8 +5,10 @@
 #   iproute2  ss, to check the socket addresses we bind
 #   valgrind, binutils, gcc, python3  the benchmark: instruction counts, the memcpy ceiling, the harness
 #   python3-scapy  the packet oracle: MemifPacketTests and MemifSteeringTests check against scapy
+#   nftables  kernel-mode port steering marks packets with nft (MemifNode, KernelSteeringTests)
+#   libcurl4-openssl-dev, openssl  the Kubernetes API client (HTTPS over libcurl); the tests' throwaway CA
 set -euo pipefail
-packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy)
+packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy nftables libcurl4-openssl-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
