@@ -52,6 +52,17 @@ struct KernelSteeringTests {
         while !pod.otherFrames.contains(where: isARP) && Date() < deadline { usleep(1000) }
         let answer = try #require(pod.otherFrames.first(where: isARP))
         #expect(pod.otherFrames.count == 1, "only the ARP answer: no multicast noise from the tun")
+        // The same for IPv6: a neighbor solicitation for the node side gets an advertisement.
+        pod.send(try neighborSolicitation(for: IPv6Address("fd91:2::1")!))
+        let isNA = { (f: [UInt8]) in f.count >= 78 && f[12] == 0x86 && f[13] == 0xDD && f[54] == 136 }
+        while !pod.otherFrames.contains(where: isNA) && Date() < deadline.addingTimeInterval(3) { usleep(1000) }
+        let advertisement = try #require(pod.otherFrames.first(where: isNA))
+        #expect(advertisement.withUnsafeBytes { MACAddress(loadingFrom: $0.baseAddress!, at: 6) } == KernelSteeringPath.nodeMAC)
+        #expect(advertisement.withUnsafeBytes { IPv6Address(loadingFrom: $0.baseAddress!, at: 62) } == IPv6Address("fd91:2::1")!)
+        // A question for the pod's own address (duplicate address detection) is not answered.
+        pod.send(try neighborSolicitation(for: SteeringTopology.podIPv6))
+        usleep(200_000)
+        #expect(pod.otherFrames.count == 2)
         #expect(answer.count >= 42)
         #expect(Array(answer[12..<14]) == [0x08, 0x06] && Array(answer[20..<22]) == [0, 2])
         #expect(answer.withUnsafeBytes { MACAddress(loadingFrom: $0.baseAddress!, at: 22) } == KernelSteeringPath.nodeMAC)
@@ -60,7 +71,8 @@ struct KernelSteeringTests {
         #expect(attached.steeringHits >= 6)
         #expect(attached.toMemifPackets == attached.steeringHits, "\(attached)")
         #expect(attached.fromMemifPackets >= 5)
-        #expect(attached.neighborAnswers == 1)
+        #expect(attached.neighborAnswers == 2)
+        #expect(attached.dropsNotIP == 1, "the unanswered solicitation")
 
         // Client gone, fallback drop: steered traffic is dropped and counted, the rest flows.
         pod.disconnect()
@@ -145,6 +157,28 @@ struct KernelSteeringTests {
         #expect(flood.received >= flood.sent * 9 / 10)
         #expect(path.statistics.steeringHits == UInt64(flood.sent), "only steered packets enter the tun")
         try path.remove()
+    }
+
+    func neighborSolicitation(for target: IPv6Address) throws -> [UInt8] {
+        var f = [UInt8](repeating: 0, count: 14 + 40 + 24 + 8)
+        let source = SteeringTopology.podIPv6
+        let group = target.solicitedNodeMulticast
+        let podMAC = MACAddress(0x02, 0, 0, 0, 0, 0x01)
+        try f.withUnsafeMutableBytes { b in
+            let p = b.baseAddress!
+            _ = try EthernetHeader.build(
+                at: p, capacity: b.count, destination: MACAddress(ipv6Multicast: group), source: podMAC, etherType: EtherType.ipv6
+            ).get()
+            _ = try IPv6Header.build(
+                at: p + 14, capacity: b.count - 14, source: source, destination: group, nextHeader: IPProtocol.icmpv6,
+                payloadLength: 32, hopLimit: 255
+            ).get()
+            _ = try ICMPv6Header.buildNeighborMessage(
+                at: p + 54, capacity: b.count - 54, type: ICMPv6Header.neighborSolicitation, target: target, linkLayerAddress: podMAC,
+                pseudoHeader: .ipv6(source: source, destination: group)
+            ).get()
+        }
+        return f
     }
 
     func arpRequest(for target: IPv4Address) -> [UInt8] {
