@@ -178,7 +178,7 @@ final class SteeringPump: @unchecked Sendable {
         while used < free {
             let b = buffers[used]
             let n: Int
-            var direct = Int(b.capacity) >= mtu + header
+            let direct = Int(b.capacity) >= mtu + header
             if direct {
                 n = cmemif_tun_read(tunFD, b.data + header, Int(b.capacity) - header)
             } else {
@@ -192,9 +192,8 @@ final class SteeringPump: @unchecked Sendable {
                 if ethernet { writeEthernetHeader(scratch, ipVersion: scratch.load(fromByteOffset: header, as: UInt8.self) >> 4) }
                 let k = MemifTxQueue.copy(
                     UnsafeRawBufferPointer(start: scratch, count: frame), into: buffers, from: used, to: free)
-                if k == 0 {
+                if k == 0 {  // more than all the reserved buffers hold
                     tooBig &+= 1
-                    if used == 0 { direct = true }  // nothing reserved is used: keep reading
                     continue
                 }
                 used &+= k

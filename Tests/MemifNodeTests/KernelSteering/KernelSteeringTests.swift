@@ -67,12 +67,24 @@ struct KernelSteeringTests {
         #expect(Array(answer[12..<14]) == [0x08, 0x06] && Array(answer[20..<22]) == [0, 2])
         #expect(answer.withUnsafeBytes { MACAddress(loadingFrom: $0.baseAddress!, at: 22) } == KernelSteeringPath.nodeMAC)
 
+        // Hostile frames from the pod: counted and dropped, and the path keeps working.
+        let eth = [UInt8](repeating: 0x02, count: 12)
+        for junk: [UInt8] in [
+            [1, 2, 3], eth + [0x08, 0x00], eth + [0x08, 0x00, 0x60, 0, 0, 0], eth + [0x08, 0x06] + [UInt8](repeating: 0, count: 6),
+            eth + [0x88, 0xCC] + [UInt8](repeating: 0xFF, count: 40),
+        ] {
+            pod.send(junk)
+        }
+        usleep(200_000)
+        #expect(path.statistics.dropsNotIP == 6)
+        #expect(try topology.udp("10.91.2.2", port: 5000) == ["probe-0"])
+
         let attached = path.statistics
-        #expect(attached.steeringHits >= 6)
+        #expect(attached.steeringHits >= 7)
         #expect(attached.toMemifPackets == attached.steeringHits, "\(attached)")
         #expect(attached.fromMemifPackets >= 5)
         #expect(attached.neighborAnswers == 2)
-        #expect(attached.dropsNotIP == 1, "the unanswered solicitation")
+        #expect(attached.dropsNotIP == 6, "the unanswered solicitation and the junk")
 
         // Client gone, fallback drop: steered traffic is dropped and counted, the rest flows.
         pod.disconnect()
