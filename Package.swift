@@ -4,6 +4,9 @@ import PackageDescription
 // Dependencies, each justified:
 // - swift-argument-parser: memifctl's command line.
 // - swift-log: control-plane logging (connects, disconnect reasons); never on the data path.
+// System libraries (Debian packages, scripts/setup.sh), not package dependencies:
+// - libcurl (libcurl4-openssl-dev): MemifNode's Kubernetes API client; HTTPS with the
+//   in-cluster CA in a few lines of C, instead of building a Swift HTTP/TLS stack.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
