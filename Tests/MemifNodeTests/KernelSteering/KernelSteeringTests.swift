@@ -122,6 +122,25 @@ struct KernelSteeringTests {
         #expect(try topology.leftovers() == [])
     }
 
+    /// 1024-byte pod buffers (Calico's default `rxqsz`, used as the buffer size): frames above
+    /// that are chained into the memif by the pump and gathered out of it with `writev`.
+    @Test func largePacketsAreChainedOverSmallPodBuffers() throws {
+        let topology = try SteeringTopology()
+        let path = try makePath(topology, id: 106, mode: .ethernet, fallback: .drop)
+        try path.install()
+        let pod = try PodMemifClient(mode: .ethernet, bufferSize: 1024)
+        try path.attach(try pod.connect())
+        for size in [100, 1400, 1472] {
+            let text = try topology.traffic(["flood", "10.91.2.2", "5000", "50", String(size), "8", "10"])
+            #expect(text.contains("\"received\": 50"), "\(size)-byte payloads: \(text)")
+        }
+        let text = try topology.traffic(["flood", "fd91:2::2", "7001", "20", "1400", "4", "10"])
+        #expect(text.contains("\"received\": 20"), "IPv6: \(text)")
+        let stats = path.statistics
+        #expect(stats.toMemifPackets == 170 && stats.fromMemifPackets == 170 && stats.drops == 0, "\(stats)")
+        try path.remove()
+    }
+
     @Test func removeStaleCleansUpWhatACrashedRunLeft() throws {
         let topology = try SteeringTopology()
         let crashed = try makePath(topology, id: 103, mode: .ethernet, fallback: .drop)
@@ -168,6 +187,12 @@ struct KernelSteeringTests {
         print("pump: \(path.statistics)")
         #expect(flood.received >= flood.sent * 9 / 10)
         #expect(path.statistics.steeringHits == UInt64(flood.sent), "only steered packets enter the tun")
+        let small = try JSONDecoder().decode(
+            Flood.self, from: Data(try topology.traffic(["flood", "10.91.2.2", "5000", String(count), "18", "256", "20"]).utf8))
+        let smallRate = Double(small.received) / small.seconds
+        print(
+            "steered UDP request/reply, 18-byte payloads (64-byte frames): \(small.received)/\(small.sent) replies in "
+                + String(format: "%.2f s: %.0f replies/s", small.seconds, smallRate))
         try path.remove()
     }
 

@@ -29,7 +29,9 @@ final class PodMemifClient: @unchecked Sendable {
     /// Frames received that were neither UDP nor TCP (neighbor answers).
     private let others = Mutex<[[UInt8]]>([])
 
-    init(mode: MemifMode = .ethernet) throws {
+    /// - Parameter bufferSize: the client's buffers; Calico/VPP's pods commonly get 1024
+    ///   (its `rxqsz` quirk), which chains every frame above 1 KiB.
+    init(mode: MemifMode = .ethernet, bufferSize: Int = 2048) throws {
         self.mode = mode
         loop = try MemifEventLoop()
         let socket = try MemifSocketName("@memifkit-ksteer-\(getpid())-\(UUID().uuidString.prefix(8))")
@@ -37,7 +39,8 @@ final class PodMemifClient: @unchecked Sendable {
             MemifConfiguration(role: .server, socket: socket, mode: mode, applicationName: "memifd", interfaceName: "steer"),
             eventLoop: loop)
         client = try MemifInterface(
-            MemifConfiguration(role: .client, socket: socket, mode: mode, applicationName: "pod", interfaceName: "pod0"),
+            MemifConfiguration(
+                role: .client, socket: socket, mode: mode, applicationName: "pod", interfaceName: "pod0", bufferSize: bufferSize),
             eventLoop: loop)
         try server.start()
     }
@@ -92,7 +95,7 @@ final class PodMemifClient: @unchecked Sendable {
         let tx = connection.transmitQueue(0)
         let inBurst = MemifBurst(capacity: 64)
         let outBurst = MemifBurst(capacity: 64)
-        let l2 = mode == .ethernet ? 14 : 0
+        var current: [UInt8] = []
         while !stopFlag.load(ordering: .relaxed) {
             let pending = outbox.withLock { o -> [[UInt8]] in
                 defer { o.removeAll() }
@@ -108,56 +111,76 @@ final class PodMemifClient: @unchecked Sendable {
                 usleep(20)
                 continue
             }
-            let free = tx.reserve(into: outBurst.buffers)
-            var used = 0
+            // Whole packets, chains gathered (test code: allocation is fine here).
+            var packets: [[UInt8]] = []
             for i in 0..<n {
-                let b = inBurst[i]
-                let p = UnsafeRawPointer(b.data)
-                let length = Int(b.length)
-                guard length >= l2 + 20 else { continue }
-                let version = p.load(fromByteOffset: l2, as: UInt8.self) >> 4
-                let ipHeader: Int
-                let proto: UInt8
-                if version == 4 {
-                    ipHeader = Int(p.load(fromByteOffset: l2, as: UInt8.self) & 0xF) * 4
-                    proto = p.load(fromByteOffset: l2 + 9, as: UInt8.self)
-                } else if version == 6, length >= l2 + 48 {
-                    ipHeader = 40
-                    proto = p.load(fromByteOffset: l2 + 6, as: UInt8.self)
-                } else {
-                    others.withLock { $0.append(Array(UnsafeRawBufferPointer(start: p, count: length))) }
-                    continue
+                current += UnsafeRawBufferPointer(inBurst[i].bytes)
+                if !inBurst[i].hasNext {
+                    packets.append(current)
+                    current = []
                 }
-                let l4 = l2 + ipHeader
-                guard proto == 6 || proto == 17, length >= l4 + 8 else {
-                    others.withLock { $0.append(Array(UnsafeRawBufferPointer(start: p, count: length))) }
-                    continue
-                }
-                let port = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: l4 + 2, as: UInt16.self))
-                let flags: UInt8 = proto == 6 && length >= l4 + 14 ? p.load(fromByteOffset: l4 + 13, as: UInt8.self) : 0
-                let macs = l2 == 0 ? (nil, nil) : (MACAddress(loadingFrom: p, at: 6), MACAddress(loadingFrom: p, at: 0))
-                seen.withLock {
-                    if $0.count < 10_000 { $0.append(Seen(ipProtocol: proto, destinationPort: port, tcpFlags: flags, sourceMAC: macs.0, destinationMAC: macs.1)) }
-                }
-                guard proto == 17, used < free, Int(outBurst[used].capacity) >= length else { continue }
-                let out = outBurst[used].data
-                out.copyMemory(from: p, byteCount: length)
-                if l2 != 0 {
-                    out.copyMemory(from: p + 6, byteCount: 6)
-                    (out + 6).copyMemory(from: p, byteCount: 6)
-                }
-                let addressOffset = version == 4 ? l2 + 12 : l2 + 8
-                let addressSize = version == 4 ? 4 : 16
-                (out + addressOffset).copyMemory(from: p + addressOffset + addressSize, byteCount: addressSize)
-                (out + addressOffset + addressSize).copyMemory(from: p + addressOffset, byteCount: addressSize)
-                (out + l4).copyMemory(from: p + l4 + 2, byteCount: 2)
-                (out + l4 + 2).copyMemory(from: p + l4, byteCount: 2)
-                outBurst.buffers[used].length = UInt32(length)
-                outBurst.buffers[used].flags = 0
-                used += 1
             }
             rx.release()
+            let free = tx.reserve(into: outBurst.buffers)
+            var used = 0
+            for packet in packets {
+                guard let reply = handle(packet) else { continue }
+                let k = reply.withUnsafeBytes { MemifTxQueue.copy($0, into: outBurst.buffers, from: used, to: free) }
+                used += k
+            }
             if used > 0 { tx.publish(outBurst.buffers, count: used) }
         }
+    }
+
+    /// Records one packet; returns the reply for UDP (addresses and ports swapped).
+    private func handle(_ packet: [UInt8]) -> [UInt8]? {
+        let l2 = mode == .ethernet ? 14 : 0
+        let length = packet.count
+        guard length >= l2 + 20 else {
+            others.withLock { $0.append(packet) }
+            return nil
+        }
+        let version = packet[l2] >> 4
+        let ipHeader: Int
+        let proto: UInt8
+        if version == 4 {
+            ipHeader = Int(packet[l2] & 0xF) * 4
+            proto = packet[l2 + 9]
+        } else if version == 6, length >= l2 + 48 {
+            ipHeader = 40
+            proto = packet[l2 + 6]
+        } else {
+            others.withLock { $0.append(packet) }
+            return nil
+        }
+        let l4 = l2 + ipHeader
+        guard proto == 6 || proto == 17, length >= l4 + 8 else {
+            others.withLock { $0.append(packet) }
+            return nil
+        }
+        let port = UInt16(packet[l4 + 2]) << 8 | UInt16(packet[l4 + 3])
+        let flags: UInt8 = proto == 6 && length >= l4 + 14 ? packet[l4 + 13] : 0
+        let macs: (MACAddress?, MACAddress?) =
+            l2 == 0
+            ? (nil, nil)
+            : packet.withUnsafeBytes { (MACAddress(loadingFrom: $0.baseAddress!, at: 6), MACAddress(loadingFrom: $0.baseAddress!, at: 0)) }
+        seen.withLock {
+            if $0.count < 10_000 {
+                $0.append(Seen(ipProtocol: proto, destinationPort: port, tcpFlags: flags, sourceMAC: macs.0, destinationMAC: macs.1))
+            }
+        }
+        guard proto == 17 else { return nil }
+        var out = packet
+        if l2 != 0 {
+            out[0..<6] = packet[6..<12]
+            out[6..<12] = packet[0..<6]
+        }
+        let a = version == 4 ? l2 + 12 : l2 + 8
+        let size = version == 4 ? 4 : 16
+        out[a..<(a + size)] = packet[(a + size)..<(a + 2 * size)]
+        out[(a + size)..<(a + 2 * size)] = packet[a..<(a + size)]
+        out[l4..<(l4 + 2)] = packet[(l4 + 2)..<(l4 + 4)]
+        out[(l4 + 2)..<(l4 + 4)] = packet[l4..<(l4 + 2)]
+        return out
     }
 }
