@@ -17,4 +17,8 @@ int cmk_http_get(const char *url, const char *ca_file, const char *bearer_token,
                  long total_timeout_ms, const volatile int *cancel, cmk_http_sink sink, void *context,
                  long *status, char *error, size_t error_size);
 
+/// The cancel flag, written by one thread and read by the transfer's.
+static inline void cmemif_curl_store(int *flag, int value) { __atomic_store_n(flag, value, __ATOMIC_RELAXED); }
+static inline int cmemif_curl_load(const int *flag) { return __atomic_load_n(flag, __ATOMIC_RELAXED); }
+
 #endif
