@@ -42,10 +42,13 @@ final class SteeringPump: @unchecked Sendable {
     private let pending = Mutex<[Change]>([])
     private var thread: pthread_t?
 
-    // Pump-thread state.
+    // Pump-thread state. The queue handles live in raw slots, so using them per burst never
+    // copies them (a copy would retain the connection they keep alive).
     private var connection: MemifConnection?
-    private var transmit: MemifTxQueue?
-    private var receive: [MemifRxQueue] = []
+    private let transmitSlot = UnsafeMutablePointer<MemifTxQueue>.allocate(capacity: 1)
+    private var hasTransmit = false
+    private let receiveSlots: UnsafeMutablePointer<MemifRxQueue>
+    private var receiveCount = 0
     private var pollSet: UnsafeMutablePointer<pollfd>
     private var pollCount = 2
     private let txBurst = MemifBurst(capacity: SteeringPump.burstSize)
@@ -71,11 +74,15 @@ final class SteeringPump: @unchecked Sendable {
         self.podIPv6 = podIPv6
         self.counters = counters
         pollSet = .allocate(capacity: 2 + maximumQueues)
+        receiveSlots = .allocate(capacity: maximumQueues)
         pollSet[0] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         pollSet[1] = pollfd(fd: tunFD, events: Int16(POLLIN), revents: 0)
     }
 
     deinit {
+        dropConnection()
+        transmitSlot.deallocate()
+        receiveSlots.deallocate()
         close(wakeFD)
         pollSet.deallocate()
         scratch.deallocate()
@@ -146,14 +153,16 @@ final class SteeringPump: @unchecked Sendable {
                 dropConnection()
                 guard c.isConnected, c.transmitQueueCount > 0 else { continue }
                 connection = c
-                transmit = c.transmitQueue(0)
-                let queues = min(c.receiveQueueCount, maximumQueues)
-                receive = (0..<queues).map { c.receiveQueue($0) }
-                for (i, q) in receive.enumerated() {
+                transmitSlot.initialize(to: c.transmitQueue(0))
+                hasTransmit = true
+                receiveCount = min(c.receiveQueueCount, maximumQueues)
+                for i in 0..<receiveCount {
+                    let q = c.receiveQueue(i)
                     q.setInterruptMode(true)
+                    (receiveSlots + i).initialize(to: q)
                     pollSet[2 + i] = pollfd(fd: q.eventFileDescriptor, events: Int16(POLLIN), revents: 0)
                 }
-                pollCount = 2 + receive.count
+                pollCount = 2 + receiveCount
             }
         }
         return true
@@ -161,17 +170,19 @@ final class SteeringPump: @unchecked Sendable {
 
     private func dropConnection() {
         pollCount = 2
-        receive = []
-        transmit = nil
+        receiveSlots.deinitialize(count: receiveCount)
+        receiveCount = 0
+        if hasTransmit { transmitSlot.deinitialize(count: 1) }
+        hasTransmit = false
         connection = nil
     }
 
     /// Reads up to a burst from the tun. Returns true when the burst was full (more may wait).
     private func tunToMemif() -> Bool {
         let header = ethernet ? EthernetHeader.size : 0
-        guard let tx = transmit, tx.isActive else { return drainTun(into: counters.dropsDetached) }
+        guard hasTransmit, transmitSlot.pointee.isActive else { return drainTun(into: counters.dropsDetached) }
         let buffers = txBurst.buffers
-        let free = tx.reserve(into: buffers)
+        let free = transmitSlot.pointee.reserve(into: buffers)
         guard free > 0 else { return drainTun(into: counters.dropsMemifFull) }
         var used = 0, reads = 0, bytes = 0, tooBig = 0
         var more = false
@@ -210,7 +221,7 @@ final class SteeringPump: @unchecked Sendable {
             }
         }
         if used > 0 {
-            let sent = tx.publish(buffers, count: used)
+            let sent = transmitSlot.pointee.publish(buffers, count: used)
             if sent < used { counters.dropsMemifFull.add(UInt64(used - sent), ordering: .relaxed) }
         }
         if reads > 0 {
@@ -244,8 +255,8 @@ final class SteeringPump: @unchecked Sendable {
     /// Hands what the pod sent back to the kernel. Returns true when a queue had a full burst.
     private func memifToTun() -> Bool {
         var more = false
-        for q in receive {
-            let n = q.receive(into: rxBurst.buffers)
+        for qi in 0..<receiveCount {
+            let n = receiveSlots[qi].receive(into: rxBurst.buffers)
             guard n > 0 else { continue }
             if n == SteeringPump.burstSize { more = true }
             var packets = 0, bytes = 0, notIP = 0, writeFailures = 0, answers = 0, tooBig = 0
@@ -265,7 +276,7 @@ final class SteeringPump: @unchecked Sendable {
                 }
                 i = last &+ 1
             }
-            q.release()
+            receiveSlots[qi].release()
             if packets > 0 {
                 counters.fromMemifPackets.add(UInt64(packets), ordering: .relaxed)
                 counters.fromMemifBytes.add(UInt64(bytes), ordering: .relaxed)
@@ -347,7 +358,7 @@ final class SteeringPump: @unchecked Sendable {
             let target = IPv6Address(loadingFrom: l3, at: IPv6Header.size + 8)
             guard !podIPv6.contains(target) else { return .notIP }
         }
-        guard let tx = transmit, tx.reserve(into: answerBurst.buffers) > 0 else { return .notIP }
+        guard hasTransmit, transmitSlot.pointee.reserve(into: answerBurst.buffers) > 0 else { return .notIP }
         let out = answerBurst.buffers[0]
         let room = Int(out.capacity)
         guard room >= length else { return .tooBig }
@@ -363,6 +374,6 @@ final class SteeringPump: @unchecked Sendable {
         guard answer > 0 else { return .notIP }
         answerBurst.buffers[0].length = UInt32(truncatingIfNeeded: answer)
         answerBurst.buffers[0].flags = 0
-        return tx.publish(answerBurst.buffers, count: 1) == 1 ? .answered : .notIP
+        return transmitSlot.pointee.publish(answerBurst.buffers, count: 1) == 1 ? .answered : .notIP
     }
 }
