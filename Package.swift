@@ -10,6 +10,8 @@ import PackageDescription
 //   nodes have no DSA). No `pkgConfig:` on purpose: its `Libs: -laccel-config` would make
 //   every binary that links MemifCopy need libaccel-config.so.1 at start-up.
 // - libnuma (CNuma, linked): which NUMA node a memif region is on. libnuma1 ships with DPDK.
+// - libcurl (CMemifCurl, libcurl4-openssl-dev): MemifNode's Kubernetes API client; HTTPS with the
+//   in-cluster CA in a few lines of C, instead of building a Swift HTTP/TLS stack.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -62,11 +64,16 @@ let package = Package(
         // No Foundation: memif-cni starts once per pod and must start fast.
         .target(name: "MemifCNI", dependencies: ["MemifSteering"], swiftSettings: strict),
         .executableTarget(name: "memif-cni", dependencies: ["MemifCNI"], swiftSettings: strict),
-        // memifd's logic: attachments, netns grants, state file, CNI server, metrics.
+        // libcurl for the Kubernetes API client (in-cluster CA + bearer token over HTTPS): the
+        // system library every distribution ships, instead of a Swift HTTP stack to build.
+        .target(name: "CMemifCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // memifd's logic: attachments, netns grants, state file, CNI server, metrics, kernel-mode
+        // port steering, Kubernetes pod lookup.
         .target(
             name: "MemifNode",
             dependencies: [
-                "Memif", "MemifCNI", "MemifSteering", "CMemifLinux", .product(name: "Logging", package: "swift-log"),
+                "Memif", "MemifCNI", "MemifPacket", "MemifSteering", "CMemifLinux", "CMemifCurl",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -122,6 +129,7 @@ let package = Package(
             name: "MemifCopyTests", dependencies: ["MemifCopy", "Memif", "CMemifDSA", "CMemifLinux"], swiftSettings: strict),
         .testTarget(name: "MemifCNITests", dependencies: ["MemifCNI"], swiftSettings: strict),
         .testTarget(
-            name: "MemifNodeTests", dependencies: ["MemifNode", "MemifCNI", "Memif", "CMemifLinux"], swiftSettings: strict),
+            name: "MemifNodeTests", dependencies: ["MemifNode", "MemifCNI", "Memif", "MemifPacket", "MemifSteering", "CMemifLinux"],
+            swiftSettings: strict),
     ]
 )

@@ -9,9 +9,12 @@
 #                                  its header includes <uuid/uuid.h> without depending on uuid-dev)
 #   libnuma-dev  NUMA node of memif regions, to pick a DSA work queue on the same node
 #   containernetworking-plugins  ptp + host-local in /usr/lib/cni: MemifNodeTests and the lab chain memif-cni after them
+#   nftables  kernel-mode port steering marks packets with nft (MemifNode, KernelSteeringTests)
+#   libcurl4-openssl-dev, openssl  the Kubernetes API client (HTTPS over libcurl); the tests' throwaway CA
+#   python3-yaml  the lab reads Pod YAML files
 set -euo pipefail
 packages=(dpdk-dev iproute2 valgrind binutils gcc python3 python3-scapy libaccel-config-dev uuid-dev libnuma-dev
-  containernetworking-plugins)
+  containernetworking-plugins nftables libcurl4-openssl-dev openssl python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
