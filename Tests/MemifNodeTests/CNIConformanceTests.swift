@@ -4,7 +4,7 @@ import Testing
 
 /// memif-cni as a runtime drives it: the real binary, `CNI_*` variables and stdin, against a
 /// real memifd process, chained after Debian's real `ptp` + `host-local`.
-@Suite(.serialized, .cleansUp)
+@Suite(.serialized, .cleansUp, .timeLimit(.minutes(5)))
 struct CNIConformanceTests {
     static let args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=x;K8S_POD_UID=1234"
 

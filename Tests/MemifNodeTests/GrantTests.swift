@@ -6,7 +6,7 @@ import Testing
 
 /// Grants: the memif socket lives in the pod's network namespace only, survives a memifd
 /// crash through the state file, and 50 pods leave nothing behind.
-@Suite(.serialized, .cleansUp)
+@Suite(.serialized, .cleansUp, .timeLimit(.minutes(5)))
 struct GrantTests {
     static let args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME=cnf;K8S_POD_UID=u1"
 

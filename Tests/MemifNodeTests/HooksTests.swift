@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// NodeService in-process: the lifecycle hooks steering will plug into, and pod lookup.
-@Suite(.serialized, .cleansUp)
+@Suite(.serialized, .cleansUp, .timeLimit(.minutes(5)))
 struct HooksTests {
     final class RecordingHooks: AttachmentHooks {
         let events = Mutex<[String]>([])

@@ -6,7 +6,7 @@ import Testing
 
 /// The memif core's `listenNamespace`: one event loop serves the same abstract name in many
 /// namespaces, each listener visible in its own namespace only.
-@Suite(.serialized, .cleansUp)
+@Suite(.serialized, .cleansUp, .timeLimit(.minutes(5)))
 struct ListenNamespaceTests {
     @Test func oneLoopServesTheSameNameInTwoNamespaces() throws {
         let a = try TestNamespace("nsa")

@@ -9,7 +9,7 @@ import Testing
 /// Kernel-mode steering end to end in real namespaces (root only): nftables marks, `ip rule`,
 /// a tun, the pump and a real memif client; traffic from a source namespace through a node
 /// namespace to a pod namespace, as a CNI ptp pod is wired.
-@Suite(.serialized, .enabled(if: getuid() == 0, "needs root for network namespaces"))
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: getuid() == 0, "needs root for network namespaces"))
 struct KernelSteeringTests {
     static let steered = PortRuleSet([PortRange(.udp, 5000), PortRange(.tcp, 5000), PortRange(.udp, 7000, 7010)])
 

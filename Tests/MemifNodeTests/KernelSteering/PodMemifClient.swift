@@ -102,7 +102,11 @@ final class PodMemifClient: @unchecked Sendable {
                 return o
             }
             for frame in pending {
-                while tx.reserve(into: outBurst.buffers) == 0 { usleep(100) }
+                // A connection that went away never frees a slot: give up on it then.
+                while tx.reserve(into: outBurst.buffers) == 0 {
+                    guard tx.isActive && !stopFlag.load(ordering: .relaxed) else { return }
+                    usleep(100)
+                }
                 _ = frame.withUnsafeBytes { MemifTxQueue.copy($0, into: outBurst.buffers, from: 0, to: 1) }
                 tx.publish(outBurst.buffers, count: 1)
             }

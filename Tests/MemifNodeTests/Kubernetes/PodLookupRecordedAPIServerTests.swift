@@ -5,7 +5,7 @@ import Testing
 /// Pod lookup and the node-local watch against a recorded stand-in for the API server (no
 /// Kubernetes API server can run here): real HTTPS with a throwaway CA, bearer-token
 /// checks, and recorded, real-shaped v1.Pod / PodList / Status objects and watch events.
-@Suite("Pod lookup against a recorded stand-in API server (HTTPS, fixtures)", .serialized)
+@Suite("Pod lookup against a recorded stand-in API server (HTTPS, fixtures)", .serialized, .timeLimit(.minutes(3)))
 struct PodLookupRecordedAPIServerTests {
     static let web0 = "/api/v1/namespaces/cnf/pods/web-0"
     static let web0UID = "6f0c2b1e-4c1a-4b8e-9d51-2a7f3c9e8b10"
@@ -114,6 +114,8 @@ struct PodLookupRecordedAPIServerTests {
         #expect(watch.cache.pod(namespace: "cnf", name: "dns-1") == nil)
         #expect(watch.cache.pod(namespace: "cnf", name: "web-1") == nil, "the relist replaced the cache")
 
+        // The watch after the relist starts just after the relist lands in the cache.
+        while server.requests().filter({ $0.query["watch"] == "true" }).count < 3 && Date() < deadline { usleep(5000) }
         let requests = server.requests()
         let watches = requests.filter { $0.query["watch"] == "true" }
         #expect(requests.allSatisfy { $0.query["fieldSelector"] == "spec.nodeName=node-a" })
