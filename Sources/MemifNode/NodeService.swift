@@ -267,13 +267,14 @@ public final class NodeService: Sendable {
             interfaceLogger[metadataKey: "attachment"] = "\(record.key)"
             interfaceLogger[metadataKey: "netns"] = "\(record.netns)"
             interface = try MemifInterface(c, eventLoop: loop, logger: interfaceLogger)
-            try interface.start()
         } catch {
             throw CNIError(.grantFailed, "cannot serve memif \(record.socket) for \(record.key): \(error.message)")
         }
         let granted = GrantedAttachment(record: record, steering: steering, interface: interface, reason: reason)
         let live = LiveAttachment(granted)
         let hooks = self.hooks
+        // Handlers and steering are in place before the listener exists: a client that was
+        // waiting (a restart) may connect the moment it is bound, and must find both.
         interface.onConnected { [weak live] connection in
             guard let live else { return }
             live.connected(connection)
@@ -288,9 +289,14 @@ public final class NodeService: Sendable {
             do {
                 try hooks.granted(granted)
             } catch {
-                interface.stop()
                 throw CNIError(.grantFailed, "steering for \(record.key) failed: \(error)")
             }
+        }
+        do throws(MemifError) {
+            try interface.start()
+        } catch {
+            hooks?.removed(granted)
+            throw CNIError(.grantFailed, "cannot serve memif \(record.socket) for \(record.key): \(error.message)")
         }
         return live
     }

@@ -37,6 +37,9 @@ struct Memifd: ParsableCommand {
     @Flag(help: "Accept pod clients whose regions are not sealed (hugepage-backed VPP, zero-copy DPDK).")
     var allowUnsealedRegions = false
 
+    @Flag(help: "Grant memifs without kernel-mode port steering (no nft rules, routes or tuns).")
+    var noSteering = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -79,9 +82,12 @@ struct Memifd: ParsableCommand {
             socketTemplate: socketTemplate, limits: limits, allowUnsealedRegions: allowUnsealedRegions)
 
         let loop = try MemifEventLoop()
-        // Steering (kernel mode) and pod lookup plug in here as AttachmentHooks and a
-        // PodAnnotationSource; until they are wired, memifd grants memifs and steers nothing.
-        let service = NodeService(configuration: configuration, eventLoop: loop, logger: logger)
+        // Kernel-mode steering in memifd's own (the node's) namespace; pod lookup through the
+        // API server when memifd runs in a cluster (a runtime that passes annotations needs none).
+        let hooks: (any AttachmentHooks)? = noSteering ? nil : KernelSteeringHooks(logger: logger)
+        let lookup = PodLookupSetup.inCluster(logger: logger)
+        let service = NodeService(
+            configuration: configuration, eventLoop: loop, hooks: hooks, annotationSource: lookup?.lookup, logger: logger)
         // Both sockets are bound before the state file is touched: a second memifd started by
         // mistake fails here, and never rewrites the running one's state.
         let cniServer = try CNIServer(path: socket, service: service, logger: logger)
@@ -100,6 +106,7 @@ struct Memifd: ParsableCommand {
         sigwait(&signals, &received)
         logger.info("stopping", metadata: ["signal": "\(received)"])
         cniServer.stop()
+        lookup?.watch.stop()
         metricsServer.stop()
         service.shutdown()
         loop.shutdown()

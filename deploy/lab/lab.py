@@ -5,10 +5,12 @@ exactly as a container runtime does; pods created from the Pod YAML files in dep
 annotations are what a user would write); a reflector CNF built on MemifKit in an annotated pod;
 traffic from a pod on the other node; a summary of where packets went.
 
-    lab.py up        create nodes, start memifd, create the pods (prints each pod's CNI result)
-    lab.py traffic   run the traffic and print where packets went (repeat with --watch N)
-    lab.py status    pods, attachments (memifctl status) and memifd metrics
-    lab.py down      delete the pods (CNI DEL), stop everything, remove every namespace and file
+    lab.py up                 create nodes, start memifd, create the pods (prints each pod's CNI result)
+    lab.py traffic            run the traffic and print where packets went (repeat with --watch N)
+    lab.py status             pods, attachments (memifctl status) and memifd metrics
+    lab.py add POD.yaml       create one more pod;  lab.py delete NAME  deletes one (CNI DEL)
+    lab.py restart-memifd N   SIGKILL node N's memifd and start it again (listeners and steering come back)
+    lab.py down               delete the pods (CNI DEL), stop everything, remove every namespace and file
 
 Needs root, iproute2, nftables, containernetworking-plugins, python3-yaml (scripts/lab.sh installs
 them and builds the binaries).
@@ -153,10 +155,12 @@ def add_pod(state, path):
     pod["ip"] = result["ips"][0]["address"].split("/")[0]
     pod["pids"] = []
     for c in spec.get("containers", []):
-        cmd = [a.replace("$(POD_IP)", pod["ip"]) for a in c.get("command", [])]
+        cmd = [a.replace("$(POD_IP)", pod["ip"]).replace("$(POD_NAME)", PREFIX + "-" + pod["name"]) for a in c.get("command", [])]
         log = os.path.join(STATE_DIR, f"{pod['name']}-{c['name']}.log")
         if cmd[0] == "reflector":
             pod["pids"].append(spawn([os.path.join(BIN, "reflector")] + cmd[1:], pod["netns"], log))
+        elif cmd[0] == "dpdk-testpmd":
+            pod["pids"].append(spawn(["/usr/bin/dpdk-testpmd"] + cmd[1:], pod["netns"], log))
         elif cmd[0] == "udp-echo":
             pod["pids"].append(spawn([sys.executable, os.path.join(HERE, "tools", "udp_echo.py")] + cmd[1:], pod["netns"], log))
     state["pods"][pod["name"]] = pod
@@ -186,22 +190,36 @@ def metrics(node):
             if line and not line.startswith("#")}
 
 
+def reflector_stats(pod):
+    """The reflector CNF's last counters line (it prints one per second)."""
+    try:
+        with open(os.path.join(STATE_DIR, f"{pod['name']}-reflector.log")) as f:
+            lines = [l for l in f.read().splitlines() if l.startswith("stats:")]
+        return lines[-1][len("stats: "):] if lines else "no counters yet"
+    except FileNotFoundError:
+        return "not running"
+
+
 def traffic(args):
     state = load_state()
-    target = state["pods"].get("reflector")
+    target = state["pods"].get(args.target)
     client = state["pods"].get("client")
     if not target or not client:
-        sys.exit("needs the reflector and client pods (lab.py up)")
+        sys.exit(f"needs the {args.target} and client pods (lab.py up)")
     for round_ in range(max(1, args.watch)):
         out = sh(sys.executable, os.path.join(HERE, "tools", "traffic.py"), target["ip"], STEERED_UDP, KERNEL_UDP,
                  args.count, netns=client["netns"])
         t = json.loads(out.stdout)
         m = metrics(target["node"])
         hits = sum(float(v) for k, v in m.items() if "steering_hits" in k)
+        if args.json:
+            print(json.dumps({**t, "steering_hits": hits, "metrics": m}))
+            continue
         print(f"client -> {target['ip']}:  UDP {STEERED_UDP} (steered to the memif): "
-              f"{t['steered_udp']['answered']}/{t['steered_udp']['sent']} answered by the reflector CNF  |  "
+              f"{t['steered_udp']['answered']}/{t['steered_udp']['sent']} answered through the pod's memif  |  "
               f"UDP {KERNEL_UDP}: {t['unsteered_udp']['answered']}/{t['unsteered_udp']['sent']} answered by the pod's kernel  |  "
-              f"ICMP: {t['icmp']['answered']}/{t['icmp']['sent']} by the kernel  |  memifd steering hits so far: {hits:.0f}")
+              f"ICMP: {t['icmp']['answered']}/{t['icmp']['sent']} by the kernel  |  memifd steering hits so far: {hits:.0f}"
+              + (f"  |  reflector: {reflector_stats(target)}" if target["name"] == "reflector" else ""))
         if round_ + 1 < args.watch:
             time.sleep(1)
 
@@ -214,6 +232,49 @@ def status(args):
         out = sh(os.path.join(BIN, "memifctl"), "status", "--socket", os.path.join(node_dir(node), "memifd.sock"),
                  check=False, netns=ns(node))
         print(f"{node}: memifctl status\n{out.stdout}{out.stderr}")
+
+
+def add(args):
+    state = load_state()
+    if add_pod(state, os.path.abspath(args.pod)) is None:
+        save_state(state)
+        sys.exit(1)
+    save_state(state)
+
+
+def delete(args):
+    state = load_state()
+    pod = state["pods"].pop(args.name, None)
+    if pod is None:
+        sys.exit(f"no pod {args.name}")
+    delete_pod(pod)
+    save_state(state)
+    print(f"pod {args.name} deleted")
+
+
+def delete_pod(pod):
+    for pid in pod.get("pids", []):
+        kill(pid)
+    try:
+        cni(pod, "DEL", pod.get("result"))
+    except Exception as e:  # noqa: BLE001 (DEL is best effort; the namespace goes anyway)
+        print(f"pod {pod['name']}: DEL: {e}")
+    sh("ip", "netns", "del", pod["netns"], check=False)
+
+
+def restart_memifd(args):
+    state = load_state()
+    info = state["nodes"][args.node]
+    os.kill(info["memifd"], signal.SIGKILL)
+    for _ in range(100):
+        try:
+            os.kill(info["memifd"], 0)
+            time.sleep(0.02)
+        except ProcessLookupError:
+            break
+    start_memifd(state, args.node)
+    save_state(state)
+    print(f"{args.node}: memifd restarted (pid {state['nodes'][args.node]['memifd']})")
 
 
 def kill(pid):
@@ -235,14 +296,8 @@ def kill(pid):
 
 def down(args):
     state = load_state()
-    for name, pod in list(state["pods"].items()):
-        for pid in pod.get("pids", []):
-            kill(pid)
-        try:
-            cni(pod, "DEL", pod.get("result"))
-        except Exception as e:  # noqa: BLE001 (DEL is best effort; the namespace goes anyway)
-            print(f"pod {name}: DEL: {e}")
-        sh("ip", "netns", "del", pod["netns"], check=False)
+    for pod in list(state["pods"].values()):
+        delete_pod(pod)
     for node, info in state["nodes"].items():
         if info.get("memifd"):
             kill(info["memifd"])
@@ -265,10 +320,19 @@ def main():
     p = sub.add_parser("traffic")
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--watch", type=int, default=1, help="rounds, one per second")
+    p.add_argument("--target", default="reflector", help="the pod to send to")
+    p.add_argument("--json", action="store_true", help="one JSON object per round")
     sub.add_parser("status")
+    p = sub.add_parser("add")
+    p.add_argument("pod")
+    p = sub.add_parser("delete")
+    p.add_argument("name")
+    p = sub.add_parser("restart-memifd")
+    p.add_argument("node", choices=list(NODES))
     sub.add_parser("down")
     args = ap.parse_args()
-    {"up": up, "traffic": traffic, "status": status, "down": down}[args.command](args)
+    {"up": up, "traffic": traffic, "status": status, "add": add, "delete": delete, "restart-memifd": restart_memifd,
+     "down": down}[args.command](args)
 
 
 if __name__ == "__main__":
