@@ -140,7 +140,7 @@ def add_pod(state, path):
     meta, spec = doc["metadata"], doc["spec"]
     pod = {"name": meta["name"], "namespace": meta.get("namespace", "default"), "uid": meta["uid"],
            "annotations": meta.get("annotations", {}), "node": spec["nodeName"], "netns": ns("pod-" + meta["name"]),
-           "containerID": "lab" + meta["uid"].replace("-", "")[:24], "yaml": os.path.relpath(path, ROOT)}
+           "containerID": "lab" + meta["uid"].replace("-", ""), "yaml": os.path.relpath(path, ROOT)}
     sh("ip", "netns", "add", pod["netns"])
     sh("ip", "link", "set", "lo", "up", netns=pod["netns"])
     started = time.monotonic()
