@@ -204,3 +204,5 @@ int cmemif_pin_current_thread(int cpu) {
 }
 
 void cmemif_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
+int cmemif_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -142,6 +142,10 @@ int cmemif_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout
 /// Makes stdout line-buffered, so a tool's per-second lines reach a pipe or file at once.
 void cmemif_line_buffer_stdout(void);
 
+/// pipe2(O_CLOEXEC): a pipe whose ends a process spawned concurrently by another thread does
+/// not inherit. Returns 0 or -1 with errno.
+int cmemif_pipe_cloexec(int fds[2]);
+
 // ---- threads ----
 /// Pins the calling thread to one CPU. Returns 0 or an errno value.
 int cmemif_pin_current_thread(int cpu);

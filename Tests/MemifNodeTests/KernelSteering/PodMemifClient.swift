@@ -112,6 +112,7 @@ final class PodMemifClient: @unchecked Sendable {
             }
             let n = rx.receive(into: inBurst.buffers)
             if n == 0 {
+                guard rx.isActive else { return }  // this connection is gone; a new one gets its own thread
                 usleep(20)
                 continue
             }

@@ -1,3 +1,4 @@
+import CMemifLinux
 import Foundation
 import MemifCNI
 
@@ -261,7 +262,12 @@ enum Wait {
 enum Spawn {
     static func run(_ executable: String, environment: [String: String], stdin: String) -> CNICall.Outcome {
         var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { return .init(status: -1, stdout: "", stderr: "pipe", seconds: 0) }
+        // Close-on-exec: a child spawned at the same moment by another thread must not inherit
+        // these ends (it would hold this child's stdin open, and both would wait forever).
+        // dup2 onto 0, 1 and 2 clears the flag for the child's own copies.
+        guard cmemif_pipe_cloexec(&input) == 0, cmemif_pipe_cloexec(&output) == 0, cmemif_pipe_cloexec(&errors) == 0 else {
+            return .init(status: -1, stdout: "", stderr: "pipe", seconds: 0)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
