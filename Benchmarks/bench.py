@@ -385,6 +385,10 @@ def main():
                            "ratio": round(statistics.median(ratios[pair]), 3),
                            "runs_ratio": [round(r, 3) for r in ratios[pair]],
                            "unsettled": unsettled if pair == "DPDK->DPDK" else None})
+        # A long run keeps what it measured so far (the full result replaces it at the end).
+        os.makedirs(RESULTS, exist_ok=True)
+        with open(os.path.join(RESULTS, "results.partial.json"), "w") as f:
+            json.dump({"points": points, "latencies_ns": latencies}, f, indent=1)
 
     memcpy_gbytes = source_gbytes = copy_ratio = None
     if 1500 in sizes:
@@ -406,6 +410,9 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
+    partial = os.path.join(RESULTS, "results.partial.json")
+    if os.path.exists(partial):
+        os.unlink(partial)
     table = markdown(result)
     with open(os.path.join(RESULTS, "results.md"), "w") as f:
         f.write(table)
