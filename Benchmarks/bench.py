@@ -52,10 +52,24 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+LIVE = set()  # children not yet stopped: an interrupted benchmark stops them (they spin a core each)
+
+
+def _stop_all(*_):
+    for child in list(LIVE):
+        child.stop()
+    sys.exit(130)
+
+
+signal.signal(signal.SIGTERM, _stop_all)
+signal.signal(signal.SIGINT, _stop_all)
+
+
 class Child:
     """A peer process whose output goes to a temporary file; always stopped and reaped."""
 
     def __init__(self, args):
+        LIVE.add(self)
         self.args = args
         self.out = tempfile.NamedTemporaryFile(prefix="memif-bench-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.out, stderr=subprocess.STDOUT)
@@ -65,6 +79,7 @@ class Child:
             return f.read()
 
     def stop(self):
+        LIVE.discard(self)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
