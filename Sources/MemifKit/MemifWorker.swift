@@ -89,9 +89,10 @@ struct IdlePolicy {
     /// Asks the peers to signal, polls once more (a packet may have landed before they
     /// could), then waits on the eventfds; adaptive mode goes back to polling afterwards.
     mutating func sleep(recheck: () -> Int) {
-        let queues = wakeOn.compactMap(\.channel.connection).enumerated().compactMap { (i, c) -> MemifRxQueue? in
-            let index = wakeOn[i].index
-            return index < c.receiveQueueCount ? c.receiveQueue(index) : nil
+        // The current connection of each channel queue (a disconnected one has nothing to wait on).
+        let queues = wakeOn.compactMap { q -> MemifRxQueue? in
+            guard let c = q.channel.connection, q.index < c.receiveQueueCount else { return nil }
+            return c.receiveQueue(q.index)
         }
         queues.forEach { $0.setInterruptMode(true) }
         defer {
