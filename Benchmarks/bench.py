@@ -4,18 +4,25 @@
 Four pairs, sender (memif client) -> receiver (memif server), one pinned core each:
   DPDK->DPDK    testpmd txonly  -> testpmd rxonly
   Swift->DPDK   memifctl source -> testpmd rxonly
-  DPDK->Swift   testpmd txonly  -> memifctl sink
-  Swift->Swift  memifctl source -> memifctl sink
-Equal work: both senders write whole frames into shared memory; both receivers touch each
-frame's first cache line (testpmd's rxonly copies it into an mbuf; memifctl reads it).
+  DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line
+  Swift->Swift  memifctl source -> memifctl sink --read every-line
+Equal work: both senders write whole frames into shared memory; both receivers read every
+cache line of each frame (net_memif's receive copies each frame into an mbuf; memifctl reads
+one word per line).
 
-Each point is several runs; a run's rate is the mean of the receiver's per-second samples
-after a warm-up; a point's rate is the median of its runs. Every measurement of a Swift pair
-is bracketed by DPDK->DPDK references just before and after it, and its ratio is against their
-mean, kept only when the two references agree within 15% (else measured again, up to 4 times):
-this VM switches speed by several times every few seconds, and a ratio whose measurements
-straddle a switch says nothing. Also measured in the same invocation: a C memcpy ceiling, instructions per packet
-(callgrind) and heap allocations per packet.
+Each point is several rounds; a round measures the four pairs one after another (the order
+rotates between rounds); a point's rate is the median over rounds, and its ratio is that median
+over DPDK->DPDK's. A measurement's rate is the mean of the
+receiver's per-second samples after a warm-up.
+
+This VM switches, every few seconds to minutes, between a fast and a slow state (cross-core
+transfers of whole frames ~15x slower); every pair moves with it, by different factors, so a
+comparison that straddles a switch says nothing. Benchmarks/state_probe.c detects the state in
+0.2 s: each measurement starts only once the probe reads at least half the best it has read
+in this invocation, and is kept only when the probe still reads so afterwards and the
+per-second samples agree within 15% (else it is measured again). Also measured in the same
+invocation: a C memcpy ceiling, instructions per packet (callgrind) and heap allocations
+per packet.
 
 Usage: python3 Benchmarks/bench.py [--runs 3] [--seconds 3] [--sizes 64,1500] [--quick]
 Writes Benchmarks/results/{results.json,results.md,throughput.svg} and the results section
@@ -124,7 +131,8 @@ def memifctl(role, socket, size):
     if role == "client":
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
-    return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU)])
+    return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
+                  "--read", "every-line"])
 
 
 def samples(kind, text, size):
@@ -191,7 +199,57 @@ def run_pair(pair, size, warmup, seconds):
     if len(measured) < max(1, seconds - 1):
         raise RuntimeError(f"{pair} {size} B: only {len(rates)} samples\nreceiver:\n{rx_text[-1500:]}\n"
                            f"sender:\n{tx_text[-1500:]}")
-    return statistics.mean(measured)
+    return measured
+
+
+class MachineState:
+    """Reads Benchmarks/state_probe.c and waits for this VM's fast state (see the top)."""
+
+    def __init__(self, wait_limit):
+        self.exe = compiled("state_probe.c", "-pthread")
+        self.wait_limit = wait_limit
+        self.best = 0.0
+        self.readings = []
+        self.waited = 0.0
+        for _ in range(5):
+            self.read()
+
+    def read(self):
+        out = subprocess.run([self.exe, "0.2", str(SENDER_CPU), str(RECEIVER_CPU)], check=True,
+                             capture_output=True, text=True).stdout
+        value = float(out)
+        self.best = max(self.best, value)
+        self.readings.append(value)
+        return value
+
+    def fast(self, value):
+        return value >= 0.5 * self.best
+
+    def wait_for_fast(self):
+        """The probe's reading once fast, or the last reading when the wait limit ran out."""
+        started = time.time()
+        value = self.read()
+        while not self.fast(value) and time.time() - started < self.wait_limit:
+            time.sleep(1)
+            value = self.read()
+        self.waited += time.time() - started
+        return value
+
+
+def measure(pair, size, args, state):
+    """One kept measurement of a pair (mean of its per-second samples), taken in the fast
+    state. Returns (rate, attempts, kept): kept is False when no attempt qualified, and the
+    last attempt is returned."""
+    for attempt in range(1, args.attempts + 1):
+        before = state.wait_for_fast()
+        measured = run_pair(pair, size, args.warmup, args.seconds)
+        after = state.read()
+        steady = min(measured) >= 0.85 * max(measured)
+        kept = state.fast(before) and state.fast(after) and steady
+        if kept or attempt == args.attempts:
+            return statistics.mean(measured), attempt, kept
+        log(f"{size:5d} B  {pair:13s} again: probe {before:.1f} -> {after:.1f} Mpps (best {state.best:.1f}), "
+            f"samples {' '.join(f'{r / 1e6:.2f}' for r in measured)} Mpps")
 
 
 def compiled(source, *flags):
@@ -273,10 +331,13 @@ def evaluate(points, copy_ratio):
 def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
-             f"{result['runs']} runs per point, {result['seconds']} s each after {result['warmup']} s of warm-up; "
-             "median Mpps, Gbit/s of frame bytes, and the median over runs of the ratio to the mean of the "
-             "DPDK->DPDK references measured just before and just after (retried, up to 4 times, until the "
-             "two agree within 15%). Cache-line round trip between the two cores over the runs: "
+             f"{result['runs']} rounds per point, each pair {result['seconds']} s after {result['warmup']} s of "
+             "warm-up; median Mpps, Gbit/s of frame bytes, and the ratio of a pair's median to DPDK->DPDK's "
+             "median over the same rounds. Measured in the machine's fast state only (state probe: best "
+             f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
+             f"{result['state_probe_mpps']['readings']} readings slow, {result['state_probe_mpps']['waited_s']} s "
+             f"waited; {sum(p['not_steady'] for p in result['points'])} measurements never steady, kept anyway). "
+             "Cache-line round trip between the two cores: "
              f"{result['core_latency_ns']['min']:.0f} to {result['core_latency_ns']['max']:.0f} ns "
              f"(median {result['core_latency_ns']['median']:.0f}).", "",
              "| size | " + " | ".join(PAIRS) + " |", "|---:|" + "---:|" * len(PAIRS)]
@@ -349,6 +410,9 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--attempts", type=int, default=6, help="tries per measurement to find a steady fast state")
+    parser.add_argument("--wait-limit", type=float, default=180,
+                        help="seconds to wait for the fast state before a measurement")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
@@ -361,45 +425,39 @@ def main():
             sys.exit(f"missing {exe}: run scripts/bench.sh, which installs and builds everything")
 
     started = time.time()
+    state = MachineState(args.wait_limit)
+    log(f"machine-state probe: {' '.join(f'{v:.1f}' for v in state.readings)} Mpps (fast: >= {0.5 * state.best:.1f})")
     points = []
     latencies = []
     for size in sizes:
         rates = {pair: [] for pair in PAIRS}
         ratios = {pair: [] for pair in PAIRS}
-        unsettled = 0
+        attempts = {pair: 0 for pair in PAIRS}
+        unkept = {pair: 0 for pair in PAIRS}
         for run in range(args.runs):
-            latency = core_latency()
-            latencies.append(latency)
-            # Every measurement of a pair is bracketed by a DPDK->DPDK reference just before and
-            # just after it; the ratio is against their mean, and only when the two agree within
-            # 15% (this VM changes speed by several times every few seconds: a pair that straddled
-            # a change is measured again). References are shared between neighbouring pairs.
-            before = run_pair("DPDK->DPDK", size, args.warmup, args.seconds)
-            rates["DPDK->DPDK"].append(before)
-            for pair in PAIRS[1:]:
-                for attempt in range(4):
-                    rate = run_pair(pair, size, args.warmup, args.seconds)
-                    after = run_pair("DPDK->DPDK", size, args.warmup, args.seconds)
-                    rates["DPDK->DPDK"].append(after)
-                    settled = abs(after - before) <= 0.15 * max(after, before)
-                    log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps  between DPDK->DPDK "
-                        f"{before / 1e6:.3f} and {after / 1e6:.3f}{'' if settled else '  (unsettled, again)'}  "
-                        f"(cores {latency:.0f} ns apart)")
-                    if settled:
-                        break
-                    before = after
-                unsettled += 0 if settled else 1
-                rates[pair].append(rate)
-                ratios[pair].append(rate / ((before + after) / 2))
-                before = after
-        ratios["DPDK->DPDK"] = [1.0]
+            latencies.append(core_latency())
+            # The order rotates so that no pair always runs first (or right after a wait).
+            order = PAIRS[run % len(PAIRS):] + PAIRS[:run % len(PAIRS)]
+            round_rates = {}
+            for pair in order:
+                rate, tries, kept = measure(pair, size, args, state)
+                round_rates[pair] = rate
+                attempts[pair] += tries
+                unkept[pair] += 0 if kept else 1
+                log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps"
+                    f"{'' if kept else '  (never in a steady fast state: kept anyway)'}")
+            for pair in PAIRS:
+                rates[pair].append(round_rates[pair])
+                ratios[pair].append(round_rates[pair] / round_rates["DPDK->DPDK"])
         for pair in PAIRS:
             mpps = statistics.median(rates[pair]) / 1e6
             points.append({"pair": pair, "size": size, "runs_mpps": [round(r / 1e6, 4) for r in rates[pair]],
                            "mpps": round(mpps, 4), "gbps": round(mpps * 1e6 * size * 8 / 1e9, 3),
-                           "ratio": round(statistics.median(ratios[pair]), 3),
+                           # Ratio of medians: a round that the state probe missed spoils one
+                           # pair's rate, not every ratio of its round.
+                           "ratio": round(statistics.median(rates[pair]) / statistics.median(rates["DPDK->DPDK"]), 3),
                            "runs_ratio": [round(r, 3) for r in ratios[pair]],
-                           "unsettled": unsettled if pair == "DPDK->DPDK" else None})
+                           "attempts": attempts[pair], "not_steady": unkept[pair]})
         # A long run keeps what it measured so far (the full result replaces it at the end).
         os.makedirs(RESULTS, exist_ok=True)
         with open(os.path.join(RESULTS, "results.partial.json"), "w") as f:
@@ -420,6 +478,9 @@ def main():
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
               "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),
                                   "max": max(latencies)},
+              "state_probe_mpps": {"best": state.best, "readings": len(state.readings),
+                                   "slow_readings": sum(1 for v in state.readings if not state.fast(v)),
+                                   "waited_s": round(state.waited)},
               "duration_s": round(time.time() - started)}
     result["targets"] = evaluate(points, copy_ratio)
     os.makedirs(RESULTS, exist_ok=True)

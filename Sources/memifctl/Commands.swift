@@ -11,11 +11,19 @@ struct Reflect: ParsableCommand {
 }
 
 struct Sink: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Count packets, reading each one's first cache line.")
+    static let configuration = CommandConfiguration(abstract: "Count packets, reading each one's first cache line (or all).")
     @OptionGroup var options: InterfaceOptions
 
+    enum Read: String, ExpressibleByArgument, CaseIterable {
+        case firstLine = "first-line"
+        case everyLine = "every-line"
+    }
+
+    @Option(help: "What to read of each frame: first-line (as testpmd rxonly reads an mbuf) or every-line.")
+    var read: Read = .firstLine
+
     func run() throws {
-        try TrafficRunner(options: options, action: .sink).run()
+        try TrafficRunner(options: options, action: .sink(read == .firstLine ? .firstCacheLine : .everyCacheLine)).run()
     }
 }
 

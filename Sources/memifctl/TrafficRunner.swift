@@ -13,7 +13,7 @@ let stopRequested = Atomic<Bool>(false)
 struct TrafficRunner {
     enum Action {
         case reflect
-        case sink
+        case sink(MemifTraffic.SinkRead)
         case source(size: Int, count: UInt64)
     }
 
@@ -95,8 +95,8 @@ struct TrafficRunner {
                 var moved = 0
                 for q in 0..<max(rxQueues.count, txQueues.count) {
                     switch action {
-                    case .sink:
-                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers) }
+                    case .sink(let read):
+                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers, read: read) }
                     case .reflect:
                         if q < rxQueues.count {
                             moved += MemifTraffic.reflect(

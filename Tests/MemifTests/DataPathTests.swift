@@ -299,3 +299,25 @@ import Testing
         }
     }
 }
+
+/// The traffic building blocks memifctl and the benchmark use.
+@Suite struct TrafficTests {
+    @Test(arguments: [1, 7, 8, 63, 65, 256, 1500], [MemifTraffic.SinkRead.firstCacheLine, .everyCacheLine])
+    func sinkDrainsWholeFramesAndFreesTheirSlots(size: Int, read: MemifTraffic.SinkRead) throws {
+        let c = LoopbackPair.configuration(log2RingSize: 4, bufferSize: 256)
+        let pair = try LoopbackPair(configuration: c)
+        let burst = MemifBurst(capacity: 64)
+        let frame = Frames.make(9, size: size)
+        let segments = (size + 255) / 256
+        var sent = 0, received = 0
+        for _ in 0..<10 {
+            let n = frame.withUnsafeBytes { MemifTraffic.source(pair.client.transmitQueue(0), frame: $0, burst: burst.buffers) }
+            #expect(n == 16 / segments)  // the ring was empty again: every slot was given back
+            sent += n
+            received += MemifTraffic.sink(pair.server.receiveQueue(0), burst: burst.buffers, read: read)
+        }
+        #expect(received == sent * segments)
+        let stats = pair.server.receiveQueue(0).statistics
+        #expect(stats.packets == UInt64(sent) && stats.bytes == UInt64(sent * size) && stats.badDescriptors == 0)
+    }
+}

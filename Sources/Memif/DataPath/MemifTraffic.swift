@@ -4,17 +4,54 @@ import CMemifLinux
 /// a sink, a source and a MAC-swapping reflector. Each call moves at most one burst and
 /// does no allocation, locking or reference counting per packet.
 public enum MemifTraffic {
-    /// Receives one burst and reads each segment's first cache line (the work testpmd's
-    /// `rxonly` does on an mbuf), then releases it. Returns the segments received.
+    /// How much of each received segment a sink reads before releasing it.
+    public enum SinkRead: Sendable {
+        /// One word of the first cache line: the work testpmd's `rxonly` does on an mbuf.
+        case firstCacheLine
+        /// One word of every cache line: what a receiver that copies or parses the whole
+        /// frame pulls across (DPDK's net_memif copies every frame into an mbuf). Reading the
+        /// whole frame moves its lines out of the sender's cache, which on some machines lets
+        /// the sender write faster (docs/performance.md).
+        case everyCacheLine
+    }
+
+    /// Receives one burst, reads each segment as `read` says, then releases it. Returns the
+    /// segments received.
     @inlinable
-    public static func sink(_ rx: MemifRxQueue, burst: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
+    public static func sink(
+        _ rx: MemifRxQueue, burst: UnsafeMutableBufferPointer<MemifBuffer>, read: SinkRead = .firstCacheLine
+    ) -> Int {
         let n = rx.receive(into: burst)
         guard n > 0 else { return 0 }
         var touch: UInt64 = 0
-        for i in 0..<n { touch &+= burst[i].data.loadUnaligned(as: UInt64.self) }
+        switch read {
+        case .firstCacheLine:
+            for i in 0..<n { touch &+= firstWord(burst[i]) }
+        case .everyCacheLine:
+            for i in 0..<n {
+                let b = burst[i]
+                let length = Int(b.length)
+                guard length >= 8 else {
+                    touch &+= firstWord(b)
+                    continue
+                }
+                // One word per line; the last word of a short tail line is read where it fits.
+                var offset = 0
+                while offset < length {
+                    touch &+= b.data.loadUnaligned(fromByteOffset: min(offset, length &- 8), as: UInt64.self)
+                    offset &+= 64
+                }
+            }
+        }
         cmemif_keep_u64(touch)
         rx.release()
         return n
+    }
+
+    /// The first word of a segment, or its first byte when shorter (never reads past it).
+    @inlinable @inline(__always)
+    static func firstWord(_ b: MemifBuffer) -> UInt64 {
+        b.length >= 8 ? b.data.loadUnaligned(as: UInt64.self) : UInt64(b.data.load(as: UInt8.self))
     }
 
     /// Writes whole copies of `frame` into as many free buffers as there are (chaining when
