@@ -328,10 +328,15 @@ def evaluate(points, copy_ratio):
     return [{"target": t, "value": round(v, 3), "met": v >= need} for t, v, need in checks]
 
 
+def rounds_text(result):
+    counts = sorted({len(p["runs_mpps"]) for p in result["points"]})
+    return f"{counts[0]} rounds" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} rounds (per point in results.json)"
+
+
 def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
-             f"{result['runs']} rounds per point, each pair {result['seconds']} s after {result['warmup']} s of "
+             f"{rounds_text(result)} per point, each pair {result['seconds']} s after {result['warmup']} s of "
              "warm-up; median Mpps, Gbit/s of frame bytes, and the ratio of a pair's median to DPDK->DPDK's "
              "median over the same rounds. Measured in the machine's fast state only (state probe: best "
              f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
@@ -416,6 +421,9 @@ def main():
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the sizes already in results/results.partial.json (an interrupted run) and "
+                             "measure only the rest of --sizes; with nothing left, just writes the report")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.seconds, args.sizes = 1, 2, "64,1500"
@@ -429,7 +437,18 @@ def main():
     log(f"machine-state probe: {' '.join(f'{v:.1f}' for v in state.readings)} Mpps (fast: >= {0.5 * state.best:.1f})")
     points = []
     latencies = []
+    earlier = {"readings": 0, "slow_readings": 0, "waited_s": 0, "best": 0.0}
+    partial_path = os.path.join(RESULTS, "results.partial.json")
+    if args.resume and os.path.exists(partial_path):
+        with open(partial_path) as f:
+            kept = json.load(f)
+        points = [p for p in kept["points"] if p["size"] in sizes]
+        latencies = kept["latencies_ns"]
+        earlier.update(kept.get("state_probe", {}))
+        log(f"resuming: keeping {sorted({p['size'] for p in points})} B from {partial_path}")
     for size in sizes:
+        if any(p["size"] == size for p in points):
+            continue
         rates = {pair: [] for pair in PAIRS}
         ratios = {pair: [] for pair in PAIRS}
         attempts = {pair: 0 for pair in PAIRS}
@@ -460,8 +479,12 @@ def main():
                            "attempts": attempts[pair], "not_steady": unkept[pair]})
         # A long run keeps what it measured so far (the full result replaces it at the end).
         os.makedirs(RESULTS, exist_ok=True)
-        with open(os.path.join(RESULTS, "results.partial.json"), "w") as f:
-            json.dump({"points": points, "latencies_ns": latencies}, f, indent=1)
+        with open(partial_path, "w") as f:
+            json.dump({"points": points, "latencies_ns": latencies, "state_probe": {
+                "readings": earlier["readings"] + len(state.readings),
+                "slow_readings": earlier["slow_readings"] + sum(1 for v in state.readings if not state.fast(v)),
+                "waited_s": earlier["waited_s"] + round(state.waited), "best": max(earlier["best"], state.best)}},
+                f, indent=1)
 
     memcpy_gbytes = source_gbytes = copy_ratio = None
     if 1500 in sizes:
@@ -478,17 +501,18 @@ def main():
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
               "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),
                                   "max": max(latencies)},
-              "state_probe_mpps": {"best": state.best, "readings": len(state.readings),
-                                   "slow_readings": sum(1 for v in state.readings if not state.fast(v)),
-                                   "waited_s": round(state.waited)},
+              "state_probe_mpps": {"best": max(earlier["best"], state.best),
+                                   "readings": earlier["readings"] + len(state.readings),
+                                   "slow_readings": earlier["slow_readings"]
+                                   + sum(1 for v in state.readings if not state.fast(v)),
+                                   "waited_s": earlier["waited_s"] + round(state.waited)},
               "duration_s": round(time.time() - started)}
     result["targets"] = evaluate(points, copy_ratio)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "results.json"), "w") as f:
         json.dump(result, f, indent=2)
-    partial = os.path.join(RESULTS, "results.partial.json")
-    if os.path.exists(partial):
-        os.unlink(partial)
+    if os.path.exists(partial_path):
+        os.unlink(partial_path)
     table = markdown(result)
     with open(os.path.join(RESULTS, "results.md"), "w") as f:
         f.write(table)
