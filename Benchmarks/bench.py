@@ -236,16 +236,19 @@ class MachineState:
         return value
 
 
-def measure(pair, size, args, state):
+def measure(pair, size, args, state, earlier):
     """One kept measurement of a pair (mean of its per-second samples), taken in the fast
-    state. Returns (rate, attempts, kept): kept is False when no attempt qualified, and the
-    last attempt is returned."""
+    state. `earlier` are this pair's kept rates at this size: a rate under half their best is
+    a slow stretch the probe missed (the two states differ 3-15x, rounds by a few percent).
+    Returns (rate, attempts, kept): kept is False when no attempt qualified, and the last
+    attempt is returned."""
     for attempt in range(1, args.attempts + 1):
         before = state.wait_for_fast()
         measured = run_pair(pair, size, args.warmup, args.seconds)
         after = state.read()
         steady = min(measured) >= 0.85 * max(measured)
-        kept = state.fast(before) and state.fast(after) and steady
+        plausible = not earlier or statistics.mean(measured) >= 0.5 * max(earlier)
+        kept = state.fast(before) and state.fast(after) and steady and plausible
         if kept or attempt == args.attempts:
             return statistics.mean(measured), attempt, kept
         log(f"{size:5d} B  {pair:13s} again: probe {before:.1f} -> {after:.1f} Mpps (best {state.best:.1f}), "
@@ -445,6 +448,7 @@ def main():
         points = [p for p in kept["points"] if p["size"] in sizes]
         latencies = kept["latencies_ns"]
         earlier.update(kept.get("state_probe", {}))
+        state.best = max(state.best, earlier["best"])  # the fast state's reading, from before
         log(f"resuming: keeping {sorted({p['size'] for p in points})} B from {partial_path}")
     for size in sizes:
         if any(p["size"] == size for p in points):
@@ -459,7 +463,7 @@ def main():
             order = PAIRS[run % len(PAIRS):] + PAIRS[:run % len(PAIRS)]
             round_rates = {}
             for pair in order:
-                rate, tries, kept = measure(pair, size, args, state)
+                rate, tries, kept = measure(pair, size, args, state, rates[pair])
                 round_rates[pair] = rate
                 attempts[pair] += tries
                 unkept[pair] += 0 if kept else 1
