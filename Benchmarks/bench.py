@@ -225,6 +225,12 @@ class MachineState:
     def fast(self, value):
         return value >= 0.5 * self.best
 
+    def summary(self, earlier):
+        """Readings, slow readings, seconds waited and best, added to `earlier` (a resumed run's)."""
+        return {"readings": earlier["readings"] + len(self.readings),
+                "slow_readings": earlier["slow_readings"] + sum(1 for v in self.readings if not self.fast(v)),
+                "waited_s": earlier["waited_s"] + round(self.waited), "best": max(earlier["best"], self.best)}
+
     def wait_for_fast(self):
         """The probe's reading once fast, or the last reading when the wait limit ran out."""
         started = time.time()
@@ -484,11 +490,7 @@ def main():
         # A long run keeps what it measured so far (the full result replaces it at the end).
         os.makedirs(RESULTS, exist_ok=True)
         with open(partial_path, "w") as f:
-            json.dump({"points": points, "latencies_ns": latencies, "state_probe": {
-                "readings": earlier["readings"] + len(state.readings),
-                "slow_readings": earlier["slow_readings"] + sum(1 for v in state.readings if not state.fast(v)),
-                "waited_s": earlier["waited_s"] + round(state.waited), "best": max(earlier["best"], state.best)}},
-                f, indent=1)
+            json.dump({"points": points, "latencies_ns": latencies, "state_probe": state.summary(earlier)}, f, indent=1)
 
     memcpy_gbytes = source_gbytes = copy_ratio = None
     if 1500 in sizes:
@@ -505,11 +507,7 @@ def main():
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
               "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),
                                   "max": max(latencies)},
-              "state_probe_mpps": {"best": max(earlier["best"], state.best),
-                                   "readings": earlier["readings"] + len(state.readings),
-                                   "slow_readings": earlier["slow_readings"]
-                                   + sum(1 for v in state.readings if not state.fast(v)),
-                                   "waited_s": earlier["waited_s"] + round(state.waited)},
+              "state_probe_mpps": state.summary(earlier),
               "duration_s": round(time.time() - started)}
     result["targets"] = evaluate(points, copy_ratio)
     os.makedirs(RESULTS, exist_ok=True)
