@@ -53,6 +53,8 @@ TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 SIZES = [64, 128, 256, 512, 1024, 1500, 4400, 9000]
 PAIRS = ["DPDK->DPDK", "Swift->DPDK", "DPDK->Swift", "Swift->Swift"]
 SENDER_CPU, RECEIVER_CPU = 0, 1
+# What memifctl's sink reads of each frame (see the top); Benchmarks/sink_read_bench.py varies it.
+SINK_READ = "every-line"
 
 
 def log(message):
@@ -127,12 +129,12 @@ def testpmd(role, socket, size):
     return Child(args), prefix
 
 
-def memifctl(role, socket, size):
+def memifctl(role, socket, size, read=None):
     if role == "client":
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
     return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", "every-line"])
+                  "--read", read or SINK_READ])
 
 
 def samples(kind, text, size):
@@ -163,7 +165,7 @@ def check_size(measured, size, text, tolerance=0.02):
         raise RuntimeError(f"receiver saw {measured:.0f}-byte frames, expected {size}:\n{text[-2000:]}")
 
 
-def run_pair(pair, size, warmup, seconds):
+def run_pair(pair, size, warmup, seconds, read=None):
     sender, receiver = pair.split("->")
     name = "memif-bench-" + uuid.uuid4().hex[:8]
     prefixes = []
@@ -171,7 +173,7 @@ def run_pair(pair, size, warmup, seconds):
         rx, prefix = testpmd("server", name, size)
         prefixes.append(prefix)
     else:
-        rx = memifctl("server", name, size)
+        rx = memifctl("server", name, size, read or SINK_READ)
     tx = None
     try:
         deadline = time.time() + 15
@@ -242,7 +244,7 @@ class MachineState:
         return value
 
 
-def measure(pair, size, args, state, earlier):
+def measure(pair, size, args, state, earlier, read=None):
     """One kept measurement of a pair (mean of its per-second samples), taken in the fast
     state. `earlier` are this pair's kept rates at this size: a rate under half their best is
     a slow stretch the probe missed (the two states differ 3-15x, rounds by a few percent).
@@ -250,7 +252,7 @@ def measure(pair, size, args, state, earlier):
     attempt is returned."""
     for attempt in range(1, args.attempts + 1):
         before = state.wait_for_fast()
-        measured = run_pair(pair, size, args.warmup, args.seconds)
+        measured = run_pair(pair, size, args.warmup, args.seconds, read or SINK_READ)
         after = state.read()
         steady = min(measured) >= 0.85 * max(measured)
         plausible = not earlier or statistics.mean(measured) >= 0.5 * max(earlier)
@@ -259,6 +261,44 @@ def measure(pair, size, args, state, earlier):
             return statistics.mean(measured), attempt, kept
         log(f"{size:5d} B  {pair:13s} again: probe {before:.1f} -> {after:.1f} Mpps (best {state.best:.1f}), "
             f"samples {' '.join(f'{r / 1e6:.2f}' for r in measured)} Mpps")
+
+
+def measure_rounds(variants, size, args, state, every_round=lambda: None):
+    """`args.runs` rounds at `size`, each measuring every variant, a (pair, sink read) tuple,
+    once; the order rotates so that no variant always runs first (or right after a wait).
+    Returns three dicts keyed by variant: rates (one per round), attempts, and measurements
+    kept although never steady."""
+    rates = {v: [] for v in variants}
+    attempts = {v: 0 for v in variants}
+    unkept = {v: 0 for v in variants}
+    for run in range(args.runs):
+        every_round()
+        order = variants[run % len(variants):] + variants[:run % len(variants)]
+        for variant in order:
+            rate, tries, kept = measure(variant[0], size, args, state, rates[variant], read=variant[1])
+            rates[variant].append(rate)
+            attempts[variant] += tries
+            unkept[variant] += 0 if kept else 1
+            log(f"{size:5d} B  run {run + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps"
+                f"{'' if kept else '  (never in a steady fast state: kept anyway)'}")
+    # A variant's first rounds had no earlier rate to be judged against: now that all are
+    # in, a rate under half the variant's best at this size is a missed slow stretch.
+    for variant in variants:
+        for i, rate in enumerate(rates[variant]):
+            if rate < 0.5 * max(rates[variant]):
+                others = rates[variant][:i] + rates[variant][i + 1:]
+                again, tries, kept = measure(variant[0], size, args, state, others, read=variant[1])
+                attempts[variant] += tries
+                log(f"{size:5d} B  run {i + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps was a slow "
+                    f"stretch; again: {again / 1e6:.3f} Mpps{'' if kept else ' (not steady: kept anyway)'}")
+                rates[variant][i] = again
+    return rates, attempts, unkept
+
+
+def label(variant):
+    """A pair, with the sink's read pattern when a Swift sink receives."""
+    pair, read = variant
+    return f"{pair} ({read})" if pair.endswith("Swift") else pair
 
 
 def compiled(source, *flags):
@@ -459,34 +499,10 @@ def main():
     for size in sizes:
         if any(p["size"] == size for p in points):
             continue
-        rates = {pair: [] for pair in PAIRS}
-        attempts = {pair: 0 for pair in PAIRS}
-        unkept = {pair: 0 for pair in PAIRS}
-        for run in range(args.runs):
-            latencies.append(core_latency())
-            # The order rotates so that no pair always runs first (or right after a wait).
-            order = PAIRS[run % len(PAIRS):] + PAIRS[:run % len(PAIRS)]
-            round_rates = {}
-            for pair in order:
-                rate, tries, kept = measure(pair, size, args, state, rates[pair])
-                round_rates[pair] = rate
-                attempts[pair] += tries
-                unkept[pair] += 0 if kept else 1
-                log(f"{size:5d} B  run {run + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps"
-                    f"{'' if kept else '  (never in a steady fast state: kept anyway)'}")
-            for pair in PAIRS:
-                rates[pair].append(round_rates[pair])
-        # A pair's first rounds had no earlier rate to be judged against: now that all are
-        # in, a rate under half the pair's best at this size is a missed slow stretch.
-        for pair in PAIRS:
-            for i, rate in enumerate(rates[pair]):
-                if rate < 0.5 * max(rates[pair]):
-                    others = rates[pair][:i] + rates[pair][i + 1:]
-                    again, tries, kept = measure(pair, size, args, state, others)
-                    attempts[pair] += tries
-                    log(f"{size:5d} B  run {i + 1}/{args.runs}  {pair:13s} {rate / 1e6:8.3f} Mpps was a slow "
-                        f"stretch; again: {again / 1e6:.3f} Mpps{'' if kept else ' (not steady: kept anyway)'}")
-                    rates[pair][i] = again
+        variants = {pair: (pair, SINK_READ) for pair in PAIRS}
+        found = measure_rounds(list(variants.values()), size, args, state,
+                               every_round=lambda: latencies.append(core_latency()))
+        rates, attempts, unkept = ({pair: d[v] for pair, v in variants.items()} for d in found)
         ratios = {pair: [r / d for r, d in zip(rates[pair], rates["DPDK->DPDK"])] for pair in PAIRS}
         for pair in PAIRS:
             mpps = statistics.median(rates[pair]) / 1e6

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Where the receive side's time goes: the Swift sink's read pattern against the rate.
+
+The sink's instructions per packet do not depend on the frame size (Benchmarks/results/
+results.md), so what separates its rates from testpmd's is how many cache lines cross
+between the two cores and when. This measures, in the same rounds and with bench.py's
+fast-state gating, DPDK->DPDK against DPDK->Swift and Swift->Swift with the sink reading
+one word of the first cache line (testpmd `rxonly`'s own work on an mbuf) and one word of
+every line (the lines net_memif's copying receive pulls across).
+
+Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
+(after scripts/bench.sh has built the release binaries). Writes
+Benchmarks/results/sink-read.{json,md}.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+READS = ["first-line", "every-line"]
+VARIANTS = [("DPDK->DPDK", None)] + [(pair, read) for pair in ("DPDK->Swift", "Swift->Swift") for read in READS]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="512,1500")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--attempts", type=int, default=6)
+    parser.add_argument("--wait-limit", type=float, default=180)
+    args = parser.parse_args()
+    for exe in (bench.MEMIFCTL, bench.TESTPMD):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
+    state = bench.MachineState(args.wait_limit)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rates, attempts, unkept = bench.measure_rounds(VARIANTS, size, args, state)
+        reference = statistics.median(rates[VARIANTS[0]])
+        for variant in VARIANTS:
+            median = statistics.median(rates[variant])
+            rows.append({"size": size, "pair": variant[0], "read": variant[1],
+                         "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
+                         "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),
+                         "attempts": attempts[variant], "not_steady": unkept[variant]})
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds, "rows": rows,
+              "state_probe_mpps": state.summary({"readings": 0, "slow_readings": 0, "waited_s": 0, "best": 0.0})}
+    os.makedirs(bench.RESULTS, exist_ok=True)
+    with open(os.path.join(bench.RESULTS, "sink-read.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    text = markdown(result)
+    with open(os.path.join(bench.RESULTS, "sink-read.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def markdown(result):
+    m = result["machine"]
+    lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+             f"median Mpps, ratio to DPDK->DPDK over the same rounds.", "",
+             "| size | pair | sink reads | Mpps | ratio | runs (Mpps) |", "|---:|---|---|---:|---:|---|"]
+    for r in result["rows"]:
+        runs = " ".join(f"{x:.2f}" for x in r["runs_mpps"])
+        lines.append(f"| {r['size']} B | {r['pair']} | {r['read'] or 'copy (net_memif)'} | {r['mpps']:.2f} | "
+                     f"{r['ratio']:.2f}x | {runs} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
