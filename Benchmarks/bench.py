@@ -173,7 +173,7 @@ def run_pair(pair, size, warmup, seconds, read=None):
         rx, prefix = testpmd("server", name, size)
         prefixes.append(prefix)
     else:
-        rx = memifctl("server", name, size, read or SINK_READ)
+        rx = memifctl("server", name, size, read)
     tx = None
     try:
         deadline = time.time() + 15
@@ -207,6 +207,8 @@ def run_pair(pair, size, warmup, seconds, read=None):
 class MachineState:
     """Reads Benchmarks/state_probe.c and waits for this VM's fast state (see the top)."""
 
+    NOTHING_EARLIER = {"readings": 0, "slow_readings": 0, "waited_s": 0, "best": 0.0}
+
     def __init__(self, wait_limit):
         self.exe = compiled("state_probe.c", "-pthread")
         self.wait_limit = wait_limit
@@ -227,8 +229,9 @@ class MachineState:
     def fast(self, value):
         return value >= 0.5 * self.best
 
-    def summary(self, earlier):
+    def summary(self, earlier=None):
         """Readings, slow readings, seconds waited and best, added to `earlier` (a resumed run's)."""
+        earlier = earlier or MachineState.NOTHING_EARLIER
         return {"readings": earlier["readings"] + len(self.readings),
                 "slow_readings": earlier["slow_readings"] + sum(1 for v in self.readings if not self.fast(v)),
                 "waited_s": earlier["waited_s"] + round(self.waited), "best": max(earlier["best"], self.best)}
@@ -252,7 +255,7 @@ def measure(pair, size, args, state, earlier, read=None):
     attempt is returned."""
     for attempt in range(1, args.attempts + 1):
         before = state.wait_for_fast()
-        measured = run_pair(pair, size, args.warmup, args.seconds, read or SINK_READ)
+        measured = run_pair(pair, size, args.warmup, args.seconds, read)
         after = state.read()
         steady = min(measured) >= 0.85 * max(measured)
         plausible = not earlier or statistics.mean(measured) >= 0.5 * max(earlier)
@@ -486,7 +489,7 @@ def main():
     log(f"machine-state probe: {' '.join(f'{v:.1f}' for v in state.readings)} Mpps (fast: >= {0.5 * state.best:.1f})")
     points = []
     latencies = []
-    earlier = {"readings": 0, "slow_readings": 0, "waited_s": 0, "best": 0.0}
+    earlier = dict(MachineState.NOTHING_EARLIER)
     partial_path = os.path.join(RESULTS, "results.partial.json")
     if args.resume and os.path.exists(partial_path):
         with open(partial_path) as f:
