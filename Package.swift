@@ -106,12 +106,12 @@ let package = Package(
             name: "reflector",
             dependencies: ["Reflector", "CMemifLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "samples/reflector/Sources/reflector", swiftSettings: strict),
-        // Benchmarks: per-packet allocation and instruction counts (Benchmarks/README.md).
+        // Benchmarks: per-packet allocation, instruction and runtime-call counts (docs/performance.md).
         .target(name: "CMallocCounter", path: "Benchmarks/Sources/CMallocCounter"),
         .executableTarget(
             name: "memif-bench",
             dependencies: [
-                "Memif", "MemifSteering", "MemifCopy", "CMallocCounter",
+                "Memif", "MemifKit", "MemifSteering", "MemifCopy", "CMallocCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/memif-bench",

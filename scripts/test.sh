@@ -6,9 +6,14 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # setup.sh installed dpdk-testpmd: its interop suite must run, never skip.
 export MEMIFKIT_REQUIRE_DPDK=1
-# Zero heap allocations per packet on transmit and receive after warm-up (a count, not a time).
+# Zero heap allocations per packet on transmit and receive after warm-up (a count, not a time),
+# on the core queues and on MemifKit's channel queues.
 swift build -c release --product memif-bench
-for size in 64 9000; do .build/release/memif-bench allocations --size "$size"; done
+for path in core channel; do
+    for size in 64 9000; do .build/release/memif-bench allocations --path "$path" --size "$size"; done
+done
+# Zero calls into the Swift runtime (retain, release, exclusivity checks) per burst, same paths.
+python3 Benchmarks/hot_path_calls.py
 # Steering classification: zero heap allocations per packet (fails otherwise).
 .build/release/memif-bench classify --packets 2000000
 # The same through the copy path, with the DSA engine and its model (MemifCopy).

@@ -14,18 +14,46 @@ extension MemifChannelQueue {
     ) -> Int {
         let total = Self.packetCount(packets, count)
         guard total > 0 else { return 0 }
-        guard let source = input.rx, reserveIfNeeded() else {
+        // Queue handles are used in place (`tx!`), never bound to a local or unwrapped into
+        // one (`if let`, `unsafelyUnwrapped`): such a copy retains the connection per burst.
+        guard input.rx != nil, reserveIfNeeded() else {
             counters.add(zeroCopy: 0, copied: 0, dropped: total)
             return 0
         }
-        let out = tx.unsafelyUnwrapped
-        if out.canForward(from: source) {
-            let segments = out.forward(packets, count: count, from: source)
+        return send(packets, count: count, total: total, from: input.rx!, scratch: scratch, counters: counters)
+    }
+
+    /// Sends packets received on this queue (its outstanding views) back out of it: what a
+    /// reflector does, as ``forward(_:count:from:scratch:counters:)`` with `input` this same
+    /// queue, without copying the handle (which would retain its connection per burst).
+    @inlinable
+    @discardableResult
+    public mutating func sendBack(
+        _ packets: UnsafeMutableBufferPointer<MemifBuffer>, count: Int, scratch: UnsafeMutableBufferPointer<MemifBuffer>,
+        counters: ForwardingCounters
+    ) -> Int {
+        let total = Self.packetCount(packets, count)
+        guard total > 0 else { return 0 }
+        guard rx != nil, reserveIfNeeded() else {
+            counters.add(zeroCopy: 0, copied: 0, dropped: total)
+            return 0
+        }
+        return send(packets, count: count, total: total, from: rx!, scratch: scratch, counters: counters)
+    }
+
+    /// The sending half of both: `tx` is connected, `total` the whole packets among `count` views.
+    @inlinable
+    func send(
+        _ packets: UnsafeMutableBufferPointer<MemifBuffer>, count: Int, total: Int, from source: MemifRxQueue,
+        scratch: UnsafeMutableBufferPointer<MemifBuffer>, counters: ForwardingCounters
+    ) -> Int {
+        if tx!.canForward(from: source) {
+            let segments = tx!.forward(packets, count: count, from: source)
             let sent = Self.packetCount(packets, segments)
             counters.add(zeroCopy: sent, copied: 0, dropped: total &- sent)
             return sent
         }
-        let free = out.reserve(into: scratch)
+        let free = tx!.reserve(into: scratch)
         var used = 0, sent = 0, first = 0
         while first < count {
             var last = first
@@ -37,7 +65,7 @@ extension MemifChannelQueue {
             sent &+= 1
             first = last &+ 1
         }
-        if used > 0 { out.publish(scratch, count: used) }
+        if used > 0 { tx!.publish(scratch, count: used) }
         counters.add(zeroCopy: 0, copied: sent, dropped: total &- sent)
         return sent
     }
@@ -53,7 +81,7 @@ extension MemifChannelQueue {
     /// Makes sure `tx` is the current connection's; false while disconnected.
     @inlinable
     mutating func reserveIfNeeded() -> Bool {
-        if let tx, tx.isActive { return true }
+        if tx?.isActive == true { return true }
         return follow()
     }
 }

@@ -38,9 +38,10 @@ public struct MemifChannelQueue: @unchecked Sendable {
     /// Receives up to `buffers.count` segments of whole packets (see ``MemifRxQueue/receive(into:)``).
     @inlinable
     public mutating func receive(into buffers: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
-        if let rx, rx.isActive { return rx.receive(into: buffers) }
-        guard follow() else { return 0 }
-        return rx.unsafelyUnwrapped.receive(into: buffers)
+        if rx?.isActive != true {
+            guard follow() else { return 0 }
+        }
+        return rx!.receive(into: buffers)  // in place: `if let rx` would retain per burst
     }
 
     /// Gives back every slot the last receives handed out.
@@ -50,9 +51,10 @@ public struct MemifChannelQueue: @unchecked Sendable {
     /// Hands out free transmit buffers (see ``MemifTxQueue/reserve(into:)``).
     @inlinable
     public mutating func reserve(into buffers: UnsafeMutableBufferPointer<MemifBuffer>) -> Int {
-        if let tx, tx.isActive { return tx.reserve(into: buffers) }
-        guard follow() else { return 0 }
-        return tx.unsafelyUnwrapped.reserve(into: buffers)
+        if tx?.isActive != true {
+            guard follow() else { return 0 }
+        }
+        return tx!.reserve(into: buffers)
     }
 
     /// Publishes the first `count` reserved buffers (see ``MemifTxQueue/publish(_:count:)``).

@@ -86,4 +86,40 @@ import Testing
         }
         #expect(counters.snapshot == .init(zeroCopy: 0, copied: 0, dropped: 10))
     }
+
+    /// Which side of a pair sends back what it receives, and on what memory.
+    enum Reflecting: CaseIterable { case pooledClient, client, server }
+
+    @Test(arguments: Reflecting.allCases)
+    func sendBackReturnsEveryPacketToItsSender(_ side: Reflecting) throws {
+        let pair = try ChannelPair(client: {
+            $0.ringSize = 256
+            if side == .pooledClient { $0.pool = try? MemifBufferPool(channels: 1, ringSize: 256) }
+        })
+        #expect(pair.client.waitUntilConnected(timeout: .seconds(5)) && pair.server.waitUntilConnected(timeout: .seconds(5)))
+        var reflector = side == .server ? pair.server.queue(0) : pair.client.queue(0)
+        var peer = side == .server ? pair.client.queue(0) : pair.server.queue(0)
+        let counters = ForwardingCounters()
+        let frames = (0..<1000).map { frame($0, size: [60, 700, 3000][$0 % 3]) }  // 3000 B: chained
+        let views = MemifBurst(capacity: 32)
+        let scratch = MemifBurst(capacity: 64)
+        var received: [[UInt8]] = []
+        var sent = 0
+        let deadline = Date().addingTimeInterval(10)
+        while received.count < frames.count && Date() < deadline {
+            if sent < frames.count {
+                sent += send(Array(frames[sent...].prefix(16)), on: &peer, deadline: Date().addingTimeInterval(0.001))
+            }
+            let n = reflector.receive(into: views.buffers)
+            if n > 0 {
+                reflector.sendBack(views.buffers, count: n, scratch: scratch.buffers, counters: counters)
+                reflector.release()
+            }
+            received += receive(64, from: &peer, deadline: Date().addingTimeInterval(0.001))
+        }
+        #expect(received == frames)
+        let moved = side == .pooledClient ? ForwardingCounters.Snapshot(zeroCopy: 1000, copied: 0, dropped: 0)
+            : ForwardingCounters.Snapshot(zeroCopy: 0, copied: 1000, dropped: 0)
+        #expect(counters.snapshot == moved)
+    }
 }

@@ -23,6 +23,9 @@ struct Allocations: ParsableCommand {
     @Option(help: "Frame size in bytes (above 2048 the frames are chained).")
     var size = 64
 
+    @Option(help: "core: the Memif queues (memifctl's path); channel: MemifKit's channel queues (a CNF's path).")
+    var path = DataPath.core
+
     func run() throws {
         // The counter must see this process's allocations, or a zero below proves nothing.
         let probeStart = cmalloc_allocations()
@@ -31,23 +34,25 @@ struct Allocations: ParsableCommand {
         guard cmalloc_allocations() > probeStart else {
             throw MemifError(.invalidConfiguration, "the allocation counter does not see Swift's allocations")
         }
-        let loopback = try Loopback(frameSize: size)
+        let loopback = try path.loopback(frameSize: size)
         defer { loopback.close() }
         _ = loopback.move(packets: 100_000)  // warm-up: first-touch of every slot and code path
         let before = cmalloc_allocations()
         let moved = loopback.move(packets: packets)
         let allocations = cmalloc_allocations() - before
-        print("moved \(moved) packets of \(size) B (tx and rx): \(allocations) heap allocations")
+        print("moved \(moved) packets of \(size) B (\(path.rawValue) path, tx and rx): \(allocations) heap allocations")
         if allocations != 0 { throw ExitCode.failure }
     }
 }
 
 struct Instructions: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Move packets for callgrind: transmit work runs in measuredTransmit, receive work in measuredReceive.",
+        abstract: "Move packets for callgrind: transmit work runs in measuredTransmit, receive work in measuredReceive;"
+            + " with --path channel, in measuredChannelTransmit, measuredChannelForward and measuredChannelSendBack.",
         discussion: """
             valgrind --tool=callgrind --toggle-collect='*measuredTransmit*' memif-bench instructions --packets N
             counts only the transmit path; run it with N and 2N packets and divide the difference by N.
+            Benchmarks/hot_path_calls.py reads the same runs for calls into the Swift runtime.
             """)
 
     @Option(help: "Packets to move.")
@@ -56,9 +61,33 @@ struct Instructions: ParsableCommand {
     @Option(help: "Frame size in bytes.")
     var size = 64
 
+    @Option(help: "core: the Memif queues; channel: MemifKit's channel queues.")
+    var path = DataPath.core
+
     func run() throws {
-        let loopback = try Loopback(frameSize: size)
+        let loopback = try path.loopback(frameSize: size)
         defer { loopback.close() }
         print("moved \(loopback.move(packets: packets)) packets")
     }
 }
+
+/// Which data path a measurement drives.
+enum DataPath: String, ExpressibleByArgument, CaseIterable {
+    case core, channel
+
+    func loopback(frameSize: Int) throws -> any PacketLoopback {
+        switch self {
+        case .core: try Loopback(frameSize: frameSize)
+        case .channel: try ChannelLoopback(frameSize: frameSize)
+        }
+    }
+}
+
+/// Moves packets through one data path in this process.
+protocol PacketLoopback: AnyObject {
+    func move(packets: Int) -> Int
+    func close()
+}
+
+extension Loopback: PacketLoopback {}
+extension ChannelLoopback: PacketLoopback {}

@@ -44,6 +44,8 @@ public struct L3Forwarder: ~Copyable {
     let responders: UnsafeMutablePointer<NeighborResponder>
     let routes: RouteTables
     let statistics: L3Statistics
+    /// `statistics.forwarding`, held here so a burst passes it on without a retain.
+    let forwarding: ForwardingCounters
     let burst: Int
     /// Received views, then per output channel a run of `burst` views and its count.
     let received: MemifBurst
@@ -64,6 +66,7 @@ public struct L3Forwarder: ~Copyable {
         }
         self.routes = routes
         self.statistics = statistics
+        forwarding = statistics.forwarding
         self.burst = burst
         received = MemifBurst(capacity: burst)
         outgoing = MemifBurst(capacity: burst * channels.count)
@@ -78,6 +81,11 @@ public struct L3Forwarder: ~Copyable {
         responders.deallocate()
         outgoingCounts.deallocate()
     }
+
+    /// Port `i` in place: reading a field through `ports[i]` copies the whole port, and with
+    /// it retains its queue's channel and connection.
+    @inline(__always)
+    func port(_ i: Int) -> UnsafeMutablePointer<Port> { ports.baseAddress.unsafelyUnwrapped + i }
 
     /// The channel queues this worker polls, for interrupt-mode wakeups.
     public var queues: [MemifChannelQueue] { ports.map(\.queue) }
@@ -98,9 +106,9 @@ public struct L3Forwarder: ~Copyable {
 
     mutating func serve(_ input: Int) -> Int {
         let views = received.buffers
-        let n = ports[input].queue.receive(into: views)
+        let n = port(input).pointee.queue.receive(into: views)
         guard n > 0 else { return 0 }
-        let framing = ports[input].framing
+        let framing = port(input).pointee.framing
         var packets = 0, expired = 0, unroutable = 0, malformed = 0, notIP = 0, answers = 0
         var first = 0
         while first < n {
@@ -120,14 +128,20 @@ public struct L3Forwarder: ~Copyable {
             }
             first = last &+ 1
         }
-        let source = ports[input].queue
         for output in 0..<ports.count where outgoingCounts[output] > 0 {
             let run = UnsafeMutableBufferPointer(rebasing: outgoing.buffers[(output &* burst)..<(output &* burst &+ burst)])
-            ports[output].queue.forward(
-                run, count: outgoingCounts[output], from: source, scratch: scratch.buffers, counters: statistics.forwarding)
+            // Queues are used in place: a copy of a queue handle retains its connection.
+            if output == input {
+                port(input).pointee.queue.sendBack(
+                    run, count: outgoingCounts[output], scratch: scratch.buffers, counters: forwarding)
+            } else {
+                port(output).pointee.queue.forward(
+                    run, count: outgoingCounts[output], from: port(input).pointee.queue, scratch: scratch.buffers,
+                    counters: forwarding)
+            }
             outgoingCounts[output] = 0
         }
-        ports[input].queue.release()
+        port(input).pointee.queue.release()
         statistics.received.add(packets, ordering: .relaxed)
         if expired | unroutable | malformed | notIP | answers != 0 {
             statistics.expired.add(expired, ordering: .relaxed)
@@ -193,10 +207,10 @@ public struct L3Forwarder: ~Copyable {
         } else {
             return .notIP
         }
-        if framing == .ethernet && ports[hop.channel].framing == .ethernet {
+        if framing == .ethernet && port(hop.channel).pointee.framing == .ethernet {
             hop.mac.store(to: data, at: 0)
-            ports[hop.channel].mac.store(to: data, at: 6)
-        } else if framing != ports[hop.channel].framing {
+            port(hop.channel).pointee.mac.store(to: data, at: 6)
+        } else if framing != port(hop.channel).pointee.framing {
             return .unroutable  // re-framing between L2 and L3 channels is not done here
         }
         return .forward(hop.channel)

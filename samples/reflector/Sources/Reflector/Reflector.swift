@@ -4,18 +4,19 @@ import MemifKit
 /// other packet back to its sender (addresses and ports swapped), by descriptor: no copy.
 public struct Reflector: ~Copyable {
     var queue: MemifChannelQueue
+    let framing: MemifFraming
     var neighbors: NeighborResponder
     let burst = MemifBurst(capacity: 32), scratch = MemifBurst(capacity: 32)
     public let counters = ForwardingCounters()
 
     public init(_ queue: MemifChannelQueue, addresses: consuming NeighborResponder) {
         self.queue = queue
+        framing = queue.channel.options.framing
         neighbors = addresses
     }
 
     public mutating func poll() -> Int {
         let n = queue.receive(into: burst.buffers)
-        let framing = queue.channel.options.framing
         var packetStart = true
         for i in 0..<n {
             let b = burst[i]
@@ -28,8 +29,7 @@ public struct Reflector: ~Copyable {
             }
             packetStart = !b.hasNext
         }
-        let input = queue
-        queue.forward(burst.buffers, count: n, from: input, scratch: scratch.buffers, counters: counters)
+        queue.sendBack(burst.buffers, count: n, scratch: scratch.buffers, counters: counters)
         queue.release()
         return n
     }
