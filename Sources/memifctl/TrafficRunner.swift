@@ -88,48 +88,89 @@ struct TrafficRunner {
             if count > 0 { limit = count }
         }
         var meter = RateMeter(label: label, rx: rxQueues, tx: txQueues)
-        var sent: UInt64 = 0
-        var iterations = 0
+        // Queue pair q: its rx queue, and the tx queue its action uses (a reflector sends
+        // back on q modulo the tx queues).
+        func pair(_ q: Int) -> (MemifRxQueue?, MemifTxQueue?) {
+            let rx = q < rxQueues.count ? rxQueues[q] : nil
+            guard !txQueues.isEmpty else { return (rx, nil) }
+            if case .reflect = action { return (rx, txQueues[q % txQueues.count]) }
+            return (rx, q < txQueues.count ? txQueues[q] : nil)
+        }
+        let (rx0, tx0) = pair(0)
         frame.withUnsafeBytes { template in
-            while connection.isConnected {
-                var moved = 0
-                for q in 0..<max(rxQueues.count, txQueues.count) {
-                    switch action {
-                    case .sink(let read):
-                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers, read: read) }
-                    case .reflect:
-                        if q < rxQueues.count {
-                            moved += MemifTraffic.reflect(
-                                from: rxQueues[q], to: txQueues[q % txQueues.count], rxBurst: rxBurst.buffers,
-                                txBurst: txBurst.buffers)
-                        }
-                    case .source:
-                        // Count what comes back (a reflecting peer) so the peer never stalls.
-                        if q < rxQueues.count { moved += MemifTraffic.sink(rxQueues[q], burst: rxBurst.buffers) }
-                        if q < txQueues.count && sent < limit {
-                            let n = MemifTraffic.source(txQueues[q], frame: template, burst: txBurst.buffers, limit: limit - sent)
-                            sent += UInt64(n)
-                            moved += n
-                        }
-                    }
+            var loop = Loop(end: end, limit: limit, rxBurst: rxBurst.buffers, txBurst: txBurst.buffers, template: template)
+            let pairs = max(rxQueues.count, txQueues.count)
+            run(connection, rx0, tx0, &loop, meter: &meter, more: pairs <= 1 ? nil : { loop in
+                (1..<pairs).reduce(0) { moved, q in
+                    let (rx, tx) = pair(q)
+                    return moved + step(rx, tx, &loop)
                 }
-                iterations &+= 1
-                if iterations & 1023 == 0 || moved == 0 {
-                    if stopRequested.load(ordering: .relaxed) || Clock.seconds() >= end { break }
-                    meter.tick()
-                }
-                if moved == 0 {
-                    if options.interrupt {
-                        _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
-                    } else {
-                        cmemif_cpu_relax()  // nothing moved: poll gently
-                    }
-                }
-            }
+            })
         }
         meter.tick(force: true)
         for q in rxQueues { totals.rx.add(q.statistics) }
         for q in txQueues { totals.tx.add(q.statistics) }
+    }
+}
+
+/// What the data loop carries from burst to burst.
+private struct Loop {
+    let end: Double
+    let limit: UInt64
+    let rxBurst: UnsafeMutableBufferPointer<MemifBuffer>
+    let txBurst: UnsafeMutableBufferPointer<MemifBuffer>
+    let template: UnsafeRawBufferPointer
+    var sent: UInt64 = 0
+}
+
+extension TrafficRunner {
+    /// The data loop. Queue pair 0 comes in as parameters, so each burst uses the handles in
+    /// place: a handle read out of an array (or a closure's capture) is a copy, which retains
+    /// its connection once per burst. Further pairs (`more`, rare) pay that copy.
+    fileprivate func run(
+        _ connection: MemifConnection, _ rx: MemifRxQueue?, _ tx: MemifTxQueue?, _ loop: inout Loop,
+        meter: inout RateMeter, more: ((inout Loop) -> Int)?
+    ) {
+        var iterations = 0
+        let interrupt = options.interrupt  // an ArgumentParser getter: not once per idle poll
+        while connection.isConnected {
+            var moved = step(rx, tx, &loop)
+            if let more { moved += more(&loop) }
+            iterations &+= 1
+            if iterations & 1023 == 0 || moved == 0 {
+                if stopRequested.load(ordering: .relaxed) || Clock.seconds() >= loop.end { break }
+                meter.tick()
+            }
+            if moved == 0 {
+                if interrupt {
+                    _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
+                } else {
+                    cmemif_cpu_relax()  // nothing moved: poll gently
+                }
+            }
+        }
+    }
+
+    /// One burst of the action on one queue pair; returns the segments or packets moved.
+    /// Handles are unwrapped in place (`rx!`): `if let` would copy them.
+    @inline(__always)
+    fileprivate func step(_ rx: MemifRxQueue?, _ tx: MemifTxQueue?, _ loop: inout Loop) -> Int {
+        switch action {
+        case .sink(let read):
+            return rx == nil ? 0 : MemifTraffic.sink(rx!, burst: loop.rxBurst, read: read)
+        case .reflect:
+            guard rx != nil, tx != nil else { return 0 }
+            return MemifTraffic.reflect(from: rx!, to: tx!, rxBurst: loop.rxBurst, txBurst: loop.txBurst)
+        case .source:
+            // Count what comes back (a reflecting peer) so the peer never stalls.
+            var moved = rx == nil ? 0 : MemifTraffic.sink(rx!, burst: loop.rxBurst)
+            if tx != nil && loop.sent < loop.limit {
+                let n = MemifTraffic.source(tx!, frame: loop.template, burst: loop.txBurst, limit: loop.limit - loop.sent)
+                loop.sent += UInt64(n)
+                moved += n
+            }
+            return moved
+        }
     }
 }
 
