@@ -97,6 +97,17 @@ public struct L3Forwarder: ~Copyable {
         return total
     }
 
+    /// Forwards between two ports' queues. Both come in `inout`, so the compiler knows that
+    /// nothing else changes them during the call and uses the input's handles as they are;
+    /// read through a pointer, it would copy them, retaining their connection per burst.
+    @inline(never)
+    static func forward(
+        _ run: UnsafeMutableBufferPointer<MemifBuffer>, count: Int, from input: inout MemifChannelQueue,
+        to output: inout MemifChannelQueue, scratch: UnsafeMutableBufferPointer<MemifBuffer>, counters: ForwardingCounters
+    ) {
+        output.forward(run, count: count, from: input, scratch: scratch, counters: counters)
+    }
+
     /// What to do with one received packet.
     enum Verdict {
         case forward(Int)
@@ -135,9 +146,9 @@ public struct L3Forwarder: ~Copyable {
                 port(input).pointee.queue.sendBack(
                     run, count: outgoingCounts[output], scratch: scratch.buffers, counters: forwarding)
             } else {
-                port(output).pointee.queue.forward(
-                    run, count: outgoingCounts[output], from: port(input).pointee.queue, scratch: scratch.buffers,
-                    counters: forwarding)
+                Self.forward(
+                    run, count: outgoingCounts[output], from: &port(input).pointee.queue, to: &port(output).pointee.queue,
+                    scratch: scratch.buffers, counters: forwarding)
             }
             outgoingCounts[output] = 0
         }
