@@ -48,6 +48,22 @@ func receive(_ count: Int, from queue: inout MemifChannelQueue, deadline: Date) 
 }
 
 /// A server channel and a client channel on one fresh abstract socket.
+/// Sends `frames` 16 at a time through `send`, runs `move` (the CNF under test) between
+/// sends, and collects what `receive` returns until every frame is back or 10 s have passed.
+func shuttle(
+    _ frames: [[UInt8]], send: ([[UInt8]]) -> Int, move: () -> Void, receive: () -> [[UInt8]]
+) -> [[UInt8]] {
+    var received: [[UInt8]] = []
+    var sent = 0
+    let deadline = Date().addingTimeInterval(10)
+    while received.count < frames.count && Date() < deadline {
+        if sent < frames.count { sent += send(Array(frames[sent...].prefix(16))) }
+        move()
+        received += receive()
+    }
+    return received
+}
+
 struct ChannelPair {
     let server: MemifChannel
     let client: MemifChannel

@@ -24,21 +24,14 @@ import Testing
             var sink = b.server.queue(0)
             let views = MemifBurst(capacity: 32)
             let scratch = MemifBurst(capacity: 64)
-            var received: [[UInt8]] = []
-            var sent = 0
-            let deadline = Date().addingTimeInterval(10)
-            while received.count < frames.count && Date() < deadline {
-                if sent < frames.count {
-                    sent += send(Array(frames[sent...].prefix(16)), on: &source, deadline: Date().addingTimeInterval(0.001))
-                }
-                let n = input.receive(into: views.buffers)
-                if n > 0 {
+            return shuttle(
+                frames, send: { send($0, on: &source, deadline: Date().addingTimeInterval(0.001)) },
+                move: {
+                    let n = input.receive(into: views.buffers)
+                    guard n > 0 else { return }
                     output.forward(views.buffers, count: n, from: input, scratch: scratch.buffers, counters: counters)
                     input.release()
-                }
-                received += receive(64, from: &sink, deadline: Date().addingTimeInterval(0.001))
-            }
-            return received
+                }, receive: { receive(64, from: &sink, deadline: Date().addingTimeInterval(0.001)) })
         }
     }
 
@@ -103,20 +96,14 @@ import Testing
         let frames = (0..<1000).map { frame($0, size: [60, 700, 3000][$0 % 3]) }  // 3000 B: chained
         let views = MemifBurst(capacity: 32)
         let scratch = MemifBurst(capacity: 64)
-        var received: [[UInt8]] = []
-        var sent = 0
-        let deadline = Date().addingTimeInterval(10)
-        while received.count < frames.count && Date() < deadline {
-            if sent < frames.count {
-                sent += send(Array(frames[sent...].prefix(16)), on: &peer, deadline: Date().addingTimeInterval(0.001))
-            }
-            let n = reflector.receive(into: views.buffers)
-            if n > 0 {
+        let received = shuttle(
+            frames, send: { send($0, on: &peer, deadline: Date().addingTimeInterval(0.001)) },
+            move: {
+                let n = reflector.receive(into: views.buffers)
+                guard n > 0 else { return }
                 reflector.sendBack(views.buffers, count: n, scratch: scratch.buffers, counters: counters)
                 reflector.release()
-            }
-            received += receive(64, from: &peer, deadline: Date().addingTimeInterval(0.001))
-        }
+            }, receive: { receive(64, from: &peer, deadline: Date().addingTimeInterval(0.001)) })
         #expect(received == frames)
         let moved = side == .pooledClient ? ForwardingCounters.Snapshot(zeroCopy: 1000, copied: 0, dropped: 0)
             : ForwardingCounters.Snapshot(zeroCopy: 0, copied: 1000, dropped: 0)
