@@ -13,20 +13,27 @@ looks up its connection (and retains it), once.
 
 Paths: the core queues (measuredTransmit, measuredReceive: what memifctl runs) and the
 MemifKit channel queues (measuredChannelTransmit, measuredChannelForward,
-measuredChannelSendBack: what a CNF runs),
-at 64 B and at 9000 B (chained).
+measuredChannelSendBack: what a CNF runs), at 64 B and at 9000 B (chained); and memifctl's
+own data loop (TrafficRunner.run, the binary the throughput benchmark measures), as sink and
+as source against a native memifctl peer: only the calls the loop makes itself count there
+(its once-a-second rate line formats strings).
 
-Usage: python3 Benchmarks/hot_path_calls.py (after `swift build -c release --product
-memif-bench`). Exits 1 when a burst calls into the runtime.
+Usage: python3 Benchmarks/hot_path_calls.py (after the release builds of memif-bench and
+memifctl: `swift build -c release --product NAME` for each). Exits 1 when a burst calls into
+the runtime.
 """
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MEMIF_BENCH = os.path.join(ROOT, ".build", "release", "memif-bench")
+MEMIFCTL = os.path.join(ROOT, ".build", "release", "memifctl")
+MEMIFCTL_LOOP = "TrafficRunnerV3run33_"  # memifctl's data loop (TrafficRunner.run)
 MEASURED = [("core", "measuredTransmit"), ("core", "measuredReceive"),
             ("channel", "measuredChannelTransmit"), ("channel", "measuredChannelForward"),
             ("channel", "measuredChannelSendBack")]
@@ -84,13 +91,71 @@ def steady_runtime_calls(binary, path, function, size, packets=16_000):
     return bursts - fewer_bursts, extra
 
 
+def listening(name):
+    """True when an abstract socket @name is listening in this namespace."""
+    with open("/proc/net/unix") as f:
+        return any(line.split()[7:8] == ["@" + name] and line.split()[3] == "00010000"
+                   for line in f.read().splitlines()[1:])
+
+
+def memifctl_loop_calls(binary, action):
+    """(bursts, {runtime function: calls}) made by memifctl's data loop itself while it runs
+    `action` (sink or source) under callgrind against a native memifctl peer. Its once-a-
+    second rate line allocates, inside the formatting it calls; only calls the loop makes
+    directly count, against the loop's receive calls."""
+    socket = "memif-hot-" + uuid.uuid4().hex[:8]
+    with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
+        valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out.name}",
+                    f"--toggle-collect=*{MEMIFCTL_LOOP}*", binary]
+        server = ["sink", "--role", "server", "--socket", "@" + socket]
+        client = ["source", "--role", "client", "--socket", "@" + socket, "--size", "64"]
+        if action == "sink":
+            measured = subprocess.Popen(valgrind + server + ["--duration", "8"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+            peer_args = [MEMIFCTL] + client + ["--count", "500000", "--duration", "5"]
+        else:
+            measured = None
+            peer = subprocess.Popen([MEMIFCTL] + server + ["--duration", "9"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while not listening(socket) and time.time() < deadline:
+            time.sleep(0.1)
+        if action == "sink":
+            subprocess.run(peer_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            measured.wait(timeout=60)
+        else:
+            subprocess.run(valgrind + client + ["--duration", "5"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+            peer.wait(timeout=60)
+        arcs = call_arcs(out.name)
+    loop = [(callee, n) for caller, callee, n in arcs if MEMIFCTL_LOOP in caller]
+    bursts = sum(n for callee, n in loop if "RxQueueV7receive" in callee or "TrafficO4sink" in callee)
+    found = {}
+    for callee, n in loop:
+        if RUNTIME.match(callee):
+            found[callee] = found.get(callee, 0) + n
+    if bursts == 0:
+        raise RuntimeError(f"memifctl {action}: its data loop never received under callgrind")
+    return bursts, found
+
+
 def main():
-    if not os.access(MEMIF_BENCH, os.X_OK):
-        sys.exit(f"missing {MEMIF_BENCH}: swift build -c release --product memif-bench")
+    for exe, product in ((MEMIF_BENCH, "memif-bench"), (MEMIFCTL, "memifctl")):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"missing {exe}: swift build -c release --product {product}")
     # valgrind 3.19 cannot read the toolchain's DWARF 5; it needs only the symbol table.
     binary = os.path.join(tempfile.gettempdir(), "memif-bench-nodebug")
     subprocess.run(["objcopy", "--strip-debug", MEMIF_BENCH, binary], check=True)
     failed = False
+    loop_binary = os.path.join(tempfile.gettempdir(), "memifctl-nodebug")
+    subprocess.run(["objcopy", "--strip-debug", MEMIFCTL, loop_binary], check=True)
+    for action in ("sink", "source"):
+        bursts, found = memifctl_loop_calls(loop_binary, action)
+        total = sum(found.values())
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(found.items()))
+        print(f"memifctl {action:6s} data loop: {total} Swift runtime calls in {bursts} polls"
+              f"{': ' + detail if detail else ''}")
+        failed = failed or total * 100 >= bursts  # any per-poll call; a few once-per-run ones pass
     for path, function in MEASURED:
         for size in SIZES:
             bursts, found = steady_runtime_calls(binary, path, function, size)

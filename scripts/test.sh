@@ -12,7 +12,9 @@ swift build -c release --product memif-bench
 for path in core channel; do
     for size in 64 9000; do .build/release/memif-bench allocations --path "$path" --size "$size"; done
 done
-# Zero calls into the Swift runtime (retain, release, exclusivity checks) per burst, same paths.
+# Zero calls into the Swift runtime (retain, release, exclusivity checks) per burst, same paths
+# and memifctl's data loop.
+swift build -c release --product memifctl
 python3 Benchmarks/hot_path_calls.py
 # Steering classification: zero heap allocations per packet (fails otherwise).
 .build/release/memif-bench classify --packets 2000000

@@ -126,7 +126,9 @@ private struct Loop {
 extension TrafficRunner {
     /// The data loop. Queue pair 0 comes in as parameters, so each burst uses the handles in
     /// place: a handle read out of an array (or a closure's capture) is a copy, which retains
-    /// its connection once per burst. Further pairs (`more`, rare) pay that copy.
+    /// its connection once per burst. Further pairs (`more`, rare) pay that copy. Kept out
+    /// of line so Benchmarks/hot_path_calls.py can find it under callgrind.
+    @inline(never)
     fileprivate func run(
         _ connection: MemifConnection, _ rx: MemifRxQueue?, _ tx: MemifTxQueue?, _ loop: inout Loop,
         meter: inout RateMeter, more: ((inout Loop) -> Int)?
