@@ -26,6 +26,9 @@ extension MemifChannelQueue {
     /// Sends packets received on this queue (its outstanding views) back out of it: what a
     /// reflector does, as ``forward(_:count:from:scratch:counters:)`` with `input` this same
     /// queue, without copying the handle (which would retain its connection per burst).
+    /// Never moves to a new connection: the views live in the current one's memory, which
+    /// only this queue's handles keep mapped. While it is down, the packets are dropped
+    /// and counted; the next receive moves on.
     @inlinable
     @discardableResult
     public mutating func sendBack(
@@ -34,7 +37,8 @@ extension MemifChannelQueue {
     ) -> Int {
         let total = Self.packetCount(packets, count)
         guard total > 0 else { return 0 }
-        guard rx != nil, reserveIfNeeded() else {
+        // rx and tx come from the same connection (follow() sets both).
+        guard rx != nil, tx?.isActive == true else {
             counters.add(zeroCopy: 0, copied: 0, dropped: total)
             return 0
         }

@@ -47,7 +47,6 @@ func receive(_ count: Int, from queue: inout MemifChannelQueue, deadline: Date) 
     return packets
 }
 
-/// A server channel and a client channel on one fresh abstract socket.
 /// Sends `frames` 16 at a time through `send`, runs `move` (the CNF under test) between
 /// sends, and collects what `receive` returns until every frame is back or 10 s have passed.
 func shuttle(
@@ -64,6 +63,7 @@ func shuttle(
     return received
 }
 
+/// A server channel and a client channel on one fresh abstract socket.
 struct ChannelPair {
     let server: MemifChannel
     let client: MemifChannel

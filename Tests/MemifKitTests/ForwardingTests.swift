@@ -109,4 +109,46 @@ import Testing
             : ForwardingCounters.Snapshot(zeroCopy: 0, copied: 1000, dropped: 0)
         #expect(counters.snapshot == moved)
     }
+
+    /// The views of a burst live in the memory of the connection they arrived on. If the
+    /// peer goes away and a new connection comes up before they are sent back, sendBack
+    /// must drop them, not move to the new connection (whose buffers they are not in,
+    /// while the old memory may be gone).
+    @Test func sendBackAcrossAReconnectDropsTheBurst() throws {
+        let pair = try ChannelPair(client: { $0.ringSize = 256 })
+        #expect(pair.client.waitUntilConnected(timeout: .seconds(5)) && pair.server.waitUntilConnected(timeout: .seconds(5)))
+        var reflector = pair.client.queue(0)
+        var peer = pair.server.queue(0)
+        let views = MemifBurst(capacity: 32)
+        let scratch = MemifBurst(capacity: 32)
+        #expect(send((0..<8).map { frame($0, size: 1000) }, on: &peer, deadline: Date().addingTimeInterval(5)) == 8)
+        var n = 0
+        let arrived = Date().addingTimeInterval(5)
+        while n == 0 && Date() < arrived { n = reflector.receive(into: views.buffers) }
+        #expect(n == 8)
+        // Compared by identity only: holding the old connection would keep its memory mapped.
+        let old = pair.client.connection.map(ObjectIdentifier.init)
+        pair.server.stop()
+        try pair.server.start()
+        let reconnected = Date().addingTimeInterval(10)
+        while Date() < reconnected {
+            if let c = pair.client.connection, c.isConnected, ObjectIdentifier(c) != old { break }
+            usleep(1000)
+        }
+        #expect(pair.client.isConnected, "the client reconnects to the restarted server")
+        let counters = ForwardingCounters()
+        #expect(reflector.sendBack(views.buffers, count: n, scratch: scratch.buffers, counters: counters) == 0)
+        #expect(counters.snapshot == .init(zeroCopy: 0, copied: 0, dropped: 8))
+        reflector.release()
+        // The next receive moves to the new connection, and traffic flows again.
+        let again = shuttle(
+            [frame(99, size: 200)], send: { send($0, on: &peer, deadline: Date().addingTimeInterval(0.001)) },
+            move: {
+                let k = reflector.receive(into: views.buffers)
+                guard k > 0 else { return }
+                reflector.sendBack(views.buffers, count: k, scratch: scratch.buffers, counters: counters)
+                reflector.release()
+            }, receive: { receive(8, from: &peer, deadline: Date().addingTimeInterval(0.001)) })
+        #expect(again == [frame(99, size: 200)])
+    }
 }
