@@ -7,9 +7,9 @@ scripts/setup.sh
 # setup.sh installed dpdk-testpmd: its interop suite must run, never skip.
 export MEMIFKIT_REQUIRE_DPDK=1
 # Zero heap allocations per packet on transmit and receive after warm-up (a count, not a time),
-# on the core queues and on MemifKit's channel queues.
+# on the core queues and on MemifKit's channel queues (copying, and on one buffer pool).
 swift build -c release --product memif-bench
-for path in core channel; do
+for path in core channel pooled; do
     for size in 64 9000; do .build/release/memif-bench allocations --path "$path" --size "$size"; done
 done
 # Zero calls into the Swift runtime (retain, release, exclusivity checks) per burst, same paths

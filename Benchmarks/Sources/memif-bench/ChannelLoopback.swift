@@ -2,10 +2,15 @@ import Memif
 import MemifKit
 
 /// The SDK's data path in one process: `measuredChannelTransmit` writes frames into channel
-/// `source` (a client); on alternate bursts `measuredChannelForward` moves them from channel
-/// `input` (its server) into channel `output` (a client, copying: the two do not share a
-/// pool), where a core server sinks them, and `measuredChannelSendBack` returns them to
-/// `source`, which drains them. What a CNF built on MemifKit does per burst.
+/// `source`; on alternate bursts `measuredChannelForward` moves them from channel `input`
+/// (its peer) into channel `output` (a client), where a core server sinks them, and
+/// `measuredChannelSendBack` returns them to `source`, which drains them. What a CNF built
+/// on MemifKit does per burst.
+///
+/// Copying (`pooled` false): `source` is a client, `input` its server, and `input` and
+/// `output` share no memory, so both calls copy. By descriptor (`pooled` true): `source` is
+/// the server, and `input` and `output` are clients on one ``MemifBufferPool``, so neither
+/// call copies.
 final class ChannelLoopback {
     static let burstSize = 32
 
@@ -26,20 +31,24 @@ final class ChannelLoopback {
     private let returned = MemifBurst(capacity: ChannelLoopback.burstSize)
     private let frame: [UInt8]
 
-    init(frameSize: Int) throws {
+    init(frameSize: Int, pooled: Bool) throws {
         let id = UInt32.random(in: 0...UInt32.max)
         let inputSocket = try MemifSocketName("@memif-bench-in-\(id)")
         let outputSocket = try MemifSocketName("@memif-bench-out-\(id)")
         loop = try MemifEventLoop()
         sink = try MemifInterface(MemifConfiguration(role: .server, socket: outputSocket), eventLoop: loop)
-        var clientOptions = MemifChannelOptions()
-        clientOptions.socket = inputSocket.description
-        var serverOptions = clientOptions
-        serverOptions.role = .server
+        let pool = pooled ? try MemifBufferPool(channels: 2) : nil
+        var sourceOptions = MemifChannelOptions()
+        sourceOptions.socket = inputSocket.description
+        sourceOptions.role = pooled ? .server : .client
+        var inputOptions = sourceOptions
+        inputOptions.role = pooled ? .client : .server
+        inputOptions.pool = pool
         var outputOptions = MemifChannelOptions()
         outputOptions.socket = outputSocket.description
-        sourceChannel = try MemifChannel(clientOptions, eventLoop: loop)
-        inputChannel = try MemifChannel(serverOptions, eventLoop: loop)
+        outputOptions.pool = pool
+        sourceChannel = try MemifChannel(sourceOptions, eventLoop: loop)
+        inputChannel = try MemifChannel(inputOptions, eventLoop: loop)
         outputChannel = try MemifChannel(outputOptions, eventLoop: loop)
         try sink.start()
         try inputChannel.start()
@@ -55,6 +64,8 @@ final class ChannelLoopback {
         output = outputChannel.queue(0)
         frame = (0..<frameSize).map { UInt8(truncatingIfNeeded: $0) }
     }
+
+    var detail: String { ", forwarded and sent back: \(counters.snapshot)" }
 
     func close() {
         sink.stop()

@@ -23,7 +23,7 @@ struct Allocations: ParsableCommand {
     @Option(help: "Frame size in bytes (above 2048 the frames are chained).")
     var size = 64
 
-    @Option(help: "core: the Memif queues (memifctl's path); channel: MemifKit's channel queues (a CNF's path).")
+    @Option(help: "core: the Memif queues (memifctl's path); channel, pooled: MemifKit's channel queues (a CNF's path), copying or on one buffer pool.")
     var path = DataPath.core
 
     func run() throws {
@@ -40,7 +40,7 @@ struct Allocations: ParsableCommand {
         let before = cmalloc_allocations()
         let moved = loopback.move(packets: packets)
         let allocations = cmalloc_allocations() - before
-        print("moved \(moved) packets of \(size) B (\(path.rawValue) path, tx and rx): \(allocations) heap allocations")
+        print("moved \(moved) packets of \(size) B (\(path.rawValue) path, tx and rx\(loopback.detail)): \(allocations) heap allocations")
         if allocations != 0 { throw ExitCode.failure }
     }
 }
@@ -48,7 +48,7 @@ struct Allocations: ParsableCommand {
 struct Instructions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Move packets for callgrind: transmit work runs in measuredTransmit, receive work in measuredReceive;"
-            + " with --path channel, in measuredChannelTransmit, measuredChannelForward and measuredChannelSendBack.",
+            + " with --path channel or pooled, in measuredChannelTransmit, measuredChannelForward and measuredChannelSendBack.",
         discussion: """
             valgrind --tool=callgrind --toggle-collect='*measuredTransmit*' memif-bench instructions --packets N
             counts only the transmit path; run it with N and 2N packets and divide the difference by N.
@@ -61,7 +61,7 @@ struct Instructions: ParsableCommand {
     @Option(help: "Frame size in bytes.")
     var size = 64
 
-    @Option(help: "core: the Memif queues; channel: MemifKit's channel queues.")
+    @Option(help: "core: the Memif queues; channel, pooled: MemifKit's channel queues, copying or on one buffer pool.")
     var path = DataPath.core
 
     func run() throws {
@@ -73,12 +73,18 @@ struct Instructions: ParsableCommand {
 
 /// Which data path a measurement drives.
 enum DataPath: String, ExpressibleByArgument, CaseIterable {
-    case core, channel
+    /// The Memif queues: what memifctl runs.
+    case core
+    /// MemifKit channel queues on separate memory: forwarding copies.
+    case channel
+    /// MemifKit channel queues on one buffer pool: forwarding moves descriptors.
+    case pooled
 
     func loopback(frameSize: Int) throws -> any PacketLoopback {
         switch self {
         case .core: try Loopback(frameSize: frameSize)
-        case .channel: try ChannelLoopback(frameSize: frameSize)
+        case .channel: try ChannelLoopback(frameSize: frameSize, pooled: false)
+        case .pooled: try ChannelLoopback(frameSize: frameSize, pooled: true)
         }
     }
 }
@@ -87,7 +93,11 @@ enum DataPath: String, ExpressibleByArgument, CaseIterable {
 protocol PacketLoopback: AnyObject {
     func move(packets: Int) -> Int
     func close()
+    /// What else the run did, for its report line ("" or ", ...").
+    var detail: String { get }
 }
 
-extension Loopback: PacketLoopback {}
+extension Loopback: PacketLoopback {
+    var detail: String { "" }
+}
 extension ChannelLoopback: PacketLoopback {}
