@@ -80,6 +80,23 @@ import Testing
         #expect(counters.snapshot == .init(zeroCopy: 0, copied: 0, dropped: 10))
     }
 
+    /// Sends `frames` from `peer`, has `reflector` send every burst back, returns what came back.
+    func reflected(
+        _ frames: [[UInt8]], by reflector: inout MemifChannelQueue, from peer: inout MemifChannelQueue,
+        counters: ForwardingCounters
+    ) -> [[UInt8]] {
+        let views = MemifBurst(capacity: 32)
+        let scratch = MemifBurst(capacity: 64)
+        return shuttle(
+            frames, send: { send($0, on: &peer, deadline: Date().addingTimeInterval(0.001)) },
+            move: {
+                let n = reflector.receive(into: views.buffers)
+                guard n > 0 else { return }
+                reflector.sendBack(views.buffers, count: n, scratch: scratch.buffers, counters: counters)
+                reflector.release()
+            }, receive: { receive(64, from: &peer, deadline: Date().addingTimeInterval(0.001)) })
+    }
+
     /// Which side of a pair sends back what it receives, and on what memory.
     enum Reflecting: CaseIterable { case pooledClient, client, server }
 
@@ -94,17 +111,7 @@ import Testing
         var peer = side == .server ? pair.client.queue(0) : pair.server.queue(0)
         let counters = ForwardingCounters()
         let frames = (0..<1000).map { frame($0, size: [60, 700, 3000][$0 % 3]) }  // 3000 B: chained
-        let views = MemifBurst(capacity: 32)
-        let scratch = MemifBurst(capacity: 64)
-        let received = shuttle(
-            frames, send: { send($0, on: &peer, deadline: Date().addingTimeInterval(0.001)) },
-            move: {
-                let n = reflector.receive(into: views.buffers)
-                guard n > 0 else { return }
-                reflector.sendBack(views.buffers, count: n, scratch: scratch.buffers, counters: counters)
-                reflector.release()
-            }, receive: { receive(64, from: &peer, deadline: Date().addingTimeInterval(0.001)) })
-        #expect(received == frames)
+        #expect(reflected(frames, by: &reflector, from: &peer, counters: counters) == frames)
         let moved = side == .pooledClient ? ForwardingCounters.Snapshot(zeroCopy: 1000, copied: 0, dropped: 0)
             : ForwardingCounters.Snapshot(zeroCopy: 0, copied: 1000, dropped: 0)
         #expect(counters.snapshot == moved)
@@ -141,14 +148,6 @@ import Testing
         #expect(counters.snapshot == .init(zeroCopy: 0, copied: 0, dropped: 8))
         reflector.release()
         // The next receive moves to the new connection, and traffic flows again.
-        let again = shuttle(
-            [frame(99, size: 200)], send: { send($0, on: &peer, deadline: Date().addingTimeInterval(0.001)) },
-            move: {
-                let k = reflector.receive(into: views.buffers)
-                guard k > 0 else { return }
-                reflector.sendBack(views.buffers, count: k, scratch: scratch.buffers, counters: counters)
-                reflector.release()
-            }, receive: { receive(8, from: &peer, deadline: Date().addingTimeInterval(0.001)) })
-        #expect(again == [frame(99, size: 200)])
+        #expect(reflected([frame(99, size: 200)], by: &reflector, from: &peer, counters: counters) == [frame(99, size: 200)])
     }
 }
