@@ -11,7 +11,9 @@ cores), so the counter sleeps on its eventfd between bursts (interrupt mode: the
 it after each burst) instead of competing with the generator by polling. Both forwarders face the
 same generator and counter. Each point: runs alternating the two forwarders; a run's rate is the
 mean of the counter's per-second rates after a warm-up; the point is the median of the runs and the
-ratio l3fwd / testpmd io.
+ratio l3fwd / testpmd io. Runs are gated on the machine's fast state as in bench.py: a run is kept
+when bench.py's state probe reads fast before and after it, its per-second rates agree within 15%,
+and it reaches half the best earlier run of the same forwarder (else it is run again).
 
 Usage: python3 Benchmarks/l3fwd_bench.py [--runs 3] [--seconds 4] [--sizes 64,1500]
 Writes Benchmarks/results/l3fwd.{json,md}.
@@ -27,7 +29,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import MEMIFCTL, Child, ROOT, RESULTS, TESTPMD, listening, log, samples  # noqa: E402
+from bench import MEMIFCTL, Child, MachineState, ROOT, RESULTS, TESTPMD, listening, log, samples  # noqa: E402
 
 L3FWD = os.path.join(ROOT, ".build", "release", "l3fwd")
 
@@ -84,7 +86,24 @@ def run_once(kind, size, seconds, warmup=2):
     rates = samples("Swift", text, size)
     if len(rates) < 2:
         raise RuntimeError(f"{kind}: the counter saw no traffic:\n{text[-1500:]}\n--- forwarder:\n{fwd_text[-1500:]}")
-    return statistics.mean(rates[-seconds:])
+    return rates[-seconds:]
+
+
+def gated(kind, size, seconds, state, earlier, attempts=6):
+    """(rate, kept): one run's rate (mean of its per-second samples) taken in the fast state;
+    the last attempt's, not kept, when none qualified."""
+    for attempt in range(1, attempts + 1):
+        before = state.wait_for_fast()
+        measured = run_once(kind, size, seconds)
+        after = state.read()
+        rate = statistics.mean(measured)
+        steady = min(measured) >= 0.85 * max(measured)
+        plausible = not earlier or rate >= 0.5 * max(earlier)
+        kept = state.fast(before) and state.fast(after) and steady and plausible
+        if kept or attempt == attempts:
+            return rate, kept
+        log(f"{size} B {kind} again: probe {before:.1f} -> {after:.1f} Mpps, samples "
+            f"{' '.join(f'{r / 1e6:.2f}' for r in measured)} Mpps")
 
 
 def main():
@@ -92,23 +111,29 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--sizes", default="64,1500")
+    ap.add_argument("--wait-limit", type=float, default=180)
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
+    state = MachineState(a.wait_limit)
     points = []
     for size in sizes:
         rates = {"l3fwd": [], "testpmd-io": []}
+        unkept = {"l3fwd": 0, "testpmd-io": 0}
         for r in range(a.runs):
             for kind in (("l3fwd", "testpmd-io") if r % 2 == 0 else ("testpmd-io", "l3fwd")):
-                rate = run_once(kind, size, a.seconds)
+                rate, kept = gated(kind, size, a.seconds, state, rates[kind])
                 rates[kind].append(rate)
-                log(f"{size} B run {r + 1}: {kind} {rate / 1e6:.2f} Mpps")
+                unkept[kind] += 0 if kept else 1
+                log(f"{size} B run {r + 1}: {kind} {rate / 1e6:.2f} Mpps"
+                    f"{'' if kept else ' (never in a steady fast state: kept anyway)'}")
         ratios = [l / t for l, t in zip(rates["l3fwd"], rates["testpmd-io"])]
         points.append({"size": size, "l3fwd_mpps": statistics.median(rates["l3fwd"]) / 1e6,
                        "testpmd_io_mpps": statistics.median(rates["testpmd-io"]) / 1e6,
-                       "ratio": statistics.median(ratios), "runs": rates})
+                       "ratio": statistics.median(ratios), "runs": rates, "not_steady": unkept})
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "l3fwd.json"), "w") as f:
-        json.dump({"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "points": points}, f, indent=1)
+        json.dump({"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "points": points,
+                   "state_probe_mpps": state.summary()}, f, indent=1)
     lines = ["| frame | l3fwd (Mpps) | testpmd io (Mpps) | ratio (median of runs) |", "|---|---|---|---|"]
     for p in points:
         lines.append(f"| {p['size']} B | {p['l3fwd_mpps']:.2f} | {p['testpmd_io_mpps']:.2f} | {p['ratio']:.2f}x |")
