@@ -325,12 +325,17 @@ def memcpy_ceiling(size, runs):
     return statistics.median(rates)
 
 
+def for_valgrind(binary, copy):
+    """A copy of `binary` at `copy` without debug information: valgrind 3.19 cannot read the
+    toolchain's DWARF 5, and needs only the symbol table. Returns `copy`."""
+    subprocess.run(["objcopy", "--strip-debug", binary, copy], check=True)
+    return copy
+
+
 def instructions_per_packet(direction, size, packets=100_000):
     """Callgrind's instruction count inside one data-path function, per packet: the
     difference between a run of 2N and one of N packets, divided by N (startup cancels)."""
-    # valgrind 3.19 cannot read the toolchain's DWARF 5; it needs only the symbol table.
-    exe = os.path.join(tempfile.gettempdir(), "memif-bench-nodebug")
-    subprocess.run(["objcopy", "--strip-debug", MEMIF_BENCH, exe], check=True)
+    exe = for_valgrind(MEMIF_BENCH, os.path.join(tempfile.gettempdir(), "memif-bench-nodebug"))
     function = "measuredTransmit" if direction == "tx" else "measuredReceive"
     counts = []
     for n in (packets, 2 * packets):

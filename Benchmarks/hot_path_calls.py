@@ -33,9 +33,9 @@ import tempfile
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MEMIF_BENCH = os.path.join(ROOT, ".build", "release", "memif-bench")
-MEMIFCTL = os.path.join(ROOT, ".build", "release", "memifctl")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import MEMIF_BENCH, MEMIFCTL, for_valgrind, listening  # noqa: E402
+
 MEMIFCTL_LOOP = "TrafficRunnerV3run33_"  # memifctl's data loop (TrafficRunner.run)
 MEASURED = [("core", "measuredTransmit"), ("core", "measuredReceive")] + [
     (path, function) for path in ("channel", "pooled")
@@ -93,13 +93,6 @@ def steady_runtime_calls(binary, path, function, size, packets=16_000):
     names = set(found) | set(fewer)
     extra = {name: found.get(name, 0) - fewer.get(name, 0) for name in names if found.get(name, 0) != fewer.get(name, 0)}
     return bursts - fewer_bursts, extra
-
-
-def listening(name):
-    """True when an abstract socket @name is listening in this namespace."""
-    with open("/proc/net/unix") as f:
-        return any(line.split()[7:8] == ["@" + name] and line.split()[3] == "00010000"
-                   for line in f.read().splitlines()[1:])
 
 
 def quiet(args):
@@ -170,11 +163,8 @@ def main():
 
 def check(scratch):
     """Runs every measurement and prints it; True when any found a runtime call."""
-    # valgrind 3.19 cannot read the toolchain's DWARF 5; it needs only the symbol table.
-    binary = os.path.join(scratch, "memif-bench")
-    loop_binary = os.path.join(scratch, "memifctl")
-    subprocess.run(["objcopy", "--strip-debug", MEMIF_BENCH, binary], check=True)
-    subprocess.run(["objcopy", "--strip-debug", MEMIFCTL, loop_binary], check=True)
+    binary = for_valgrind(MEMIF_BENCH, os.path.join(scratch, "memif-bench"))
+    loop_binary = for_valgrind(MEMIFCTL, os.path.join(scratch, "memifctl"))
     failed = False
     for action in ("sink", "source", "reflect"):
         bursts, found = memifctl_loop_calls(loop_binary, action)
