@@ -9,7 +9,7 @@ import Glibc
 /// Set by SIGINT/SIGTERM; the data loop checks it between bursts.
 let stopRequested = Atomic<Bool>(false)
 
-/// Runs one memif side with one traffic action, printing rates once a second.
+/// Runs one memif side with one traffic action, printing rates every `--interval` seconds.
 struct TrafficRunner {
     enum Action {
         case reflect
@@ -87,7 +87,7 @@ struct TrafficRunner {
             frame = TestFrame.make(size: size, mode: connection.mode)
             if count > 0 { limit = count }
         }
-        var meter = RateMeter(label: label, rx: rxQueues, tx: txQueues)
+        var meter = RateMeter(label: label, interval: options.interval, rx: rxQueues, tx: txQueues)
         // Queue pair q: its rx queue, and the tx queue its action uses (a reflector sends
         // back on q modulo the tx queues).
         func pair(_ q: Int) -> (MemifRxQueue?, MemifTxQueue?) {
@@ -194,17 +194,19 @@ enum Clock {
     }
 }
 
-/// Prints receive and transmit rates once a second from the queues' counters.
+/// Prints receive and transmit rates every `interval` seconds from the queues' counters.
 struct RateMeter {
     let label: String
+    let interval: Double
     let rx: [MemifRxQueue]
     let tx: [MemifTxQueue]
     var last = Clock.seconds()
     var lastRx = MemifQueueStatistics()
     var lastTx = MemifQueueStatistics()
 
-    init(label: String, rx: [MemifRxQueue], tx: [MemifTxQueue]) {
+    init(label: String, interval: Double, rx: [MemifRxQueue], tx: [MemifTxQueue]) {
         self.label = label
+        self.interval = interval
         self.rx = rx
         self.tx = tx
     }
@@ -212,7 +214,7 @@ struct RateMeter {
     mutating func tick(force: Bool = false) {
         let now = Clock.seconds()
         let elapsed = now - last
-        guard elapsed >= 1 || (force && elapsed > 0.05) else { return }
+        guard elapsed >= interval || (force && elapsed > min(0.05, interval)) else { return }
         var r = MemifQueueStatistics(), t = MemifQueueStatistics()
         for q in rx { r.add(q.statistics) }
         for q in tx { t.add(q.statistics) }

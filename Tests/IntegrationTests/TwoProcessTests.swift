@@ -139,6 +139,30 @@ import Testing
         #expect(Set(frames.map { $0 }).count == 1, "every frame is the same template")
     }
 
+    @Test func memifctlSinkReportsEachIntervalAndCountsEveryRotatedFrame() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        let sink = try Self.memifctl(["sink", "--role", "server", "--socket", socket, "--interval", "0.1", "--read", "every-line"])
+        #expect(sink.waitForOutput("waiting for a peer", timeout: 10), "\(sink.output)")
+        // Spare buffers: 4 per slot of a 64-slot ring, so 20000 frames go round every buffer many times.
+        let source = try Self.memifctl([
+            "source", "--role", "client", "--socket", socket, "--size", "700", "--count", "20000", "--ring-size", "6",
+            "--tx-buffers-per-slot", "4", "--duration", "1.5",
+        ])
+        #expect(source.waitForExit(timeout: 20), "\(source.output)")
+        sink.stop(signal: SIGINT)
+        let lines = sink.output.split(separator: "\n").filter { $0.contains(" Mpps ") }
+        #expect(lines.count >= 8, "a line every 0.1 s over about 1.5 s:\n\(sink.output)")
+        #expect(sink.output.contains("rx-packets=20000 rx-bytes=14000000"), "\(sink.output)")
+        #expect(sink.output.contains("bad-descriptors=0"), "\(sink.output)")
+    }
+
+    @Test(arguments: [["--interval", "0"], ["--interval", "61"], ["--tx-buffers-per-slot", "3"]])
+    func memifctlRefusesOutOfRangeOptions(_ option: [String]) throws {
+        let child = try Self.memifctl(["sink", "--socket", "@" + TestPaths.uniqueName("memifkit-2p")] + option)
+        #expect(child.waitForExit(timeout: 10))
+        #expect(child.output.contains("Error:"), "\(child.output)")
+    }
+
     @Test func inspectPrintsWhatTheServerAdvertises() throws {
         let socket = "@" + TestPaths.uniqueName("memifkit-2p")
         let loop = try MemifEventLoop()

@@ -35,8 +35,9 @@ import Testing
         #expect(RingLayout().ringBytes(log2RingSize: log2) == bytes)
     }
 
-    @Test func defaultClientLayoutIsDPDKs() throws {
-        let c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
+    @Test func oneBufferPerSlotIsDPDKsLayout() throws {
+        var c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
+        c.transmitBuffersPerSlot = 1
         let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
         #expect(l.regionSizes == [4_227_328])
         #expect(l.ringOffset(global: 0) == 0)
@@ -45,8 +46,17 @@ import Testing
         #expect(l.bufferOffset(global: 1) == 33024 + 1024 * 2048)
     }
 
+    @Test func defaultLayoutGivesTransmitSlotsOneSpareEach() throws {
+        let c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
+        let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
+        #expect(l.regionSizes == [33024 + 3 * 1024 * 2048])
+        #expect(l.buffers(global: 0) == 2048 && l.buffers(global: 1) == 1024)
+        #expect(l.bufferOffset(global: 1) == 33024 + 2 * 1024 * 2048)
+    }
+
     @Test func separateBufferRegionIsLibmemifs() throws {
         var c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
+        c.transmitBuffersPerSlot = 1
         c.regionLayout = .separateBufferRegion
         let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
         #expect(l.regionSizes == [33024, 4_194_304])

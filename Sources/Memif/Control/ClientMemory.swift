@@ -44,7 +44,9 @@ struct ClientMemory {
             }
             let l = layout
             tables = (0..<l.ringCount).map { g in
-                SlotTable(count: l.slots) { UInt32(truncatingIfNeeded: l.bufferOffset(global: g) + UInt64($0 * l.bufferSize)) }
+                SlotTable(count: l.buffers(global: g)) {
+                    UInt32(truncatingIfNeeded: l.bufferOffset(global: g) + UInt64($0 * l.bufferSize))
+                }
             }
             slotOwner = SlotTableOwner(tables)
         }
@@ -58,7 +60,7 @@ struct ClientMemory {
                 MemifConnection.RingSetup(
                     header: header, log2RingSize: log2RingSize, eventFD: OwnedDescriptor(efd),
                     ownBase: regions[Int(layout.bufferRegion)].base, ownRegion: layout.bufferRegion,
-                    slots: tables[g].offsets, pooled: c.bufferPool != nil))
+                    slots: tables[g].offsets, spares: tables[g].count - layout.slots, pooled: c.bufferPool != nil))
         }
         self.rings = rings
     }

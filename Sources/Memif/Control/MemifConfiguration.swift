@@ -34,6 +34,13 @@ public struct MemifConfiguration: Sendable {
     public var log2RingSize: UInt8
     /// Client only: bytes per buffer, 1...65535. The client alone decides it (gotcha G7).
     public var bufferSize: Int
+    /// Client only: buffers behind each transmit slot, 1, 2, 4 or 8. Above 1, a slot takes
+    /// a different buffer each time round the ring, so a buffer is rewritten only after
+    /// `transmitBuffersPerSlot` ring lengths of traffic, when the receiving core has let go
+    /// of its lines; with the default ring that is worth up to 2x at 256-1500 B between two
+    /// cores (docs/performance.md). Costs `(n - 1) * slots * bufferSize` bytes per transmit
+    /// queue. Peers see only a larger region. Not used with a ``bufferPool``.
+    public var transmitBuffersPerSlot: Int
     public var regionLayout: RegionLayout
     public var ringLayout: RingLayout
     /// Server only: refuse region fds not sealed against shrinking. Only turn this off for a
@@ -75,6 +82,7 @@ public struct MemifConfiguration: Sendable {
         self.serverToClientQueues = queues
         self.log2RingSize = log2RingSize
         self.bufferSize = bufferSize
+        self.transmitBuffersPerSlot = 2
         self.regionLayout = regionLayout
         self.ringLayout = ringLayout
         self.requireSealedRegions = requireSealedRegions
@@ -93,6 +101,9 @@ public struct MemifConfiguration: Sendable {
             throw fail("log2 ring size must be 1...\(MemifProtocol.maxLog2RingSize), got \(log2RingSize)")
         }
         guard (1...65535).contains(bufferSize) else { throw fail("buffer size must be 1...65535, got \(bufferSize)") }
+        guard [1, 2, 4, 8].contains(transmitBuffersPerSlot) else {
+            throw fail("transmit buffers per slot must be 1, 2, 4 or 8, got \(transmitBuffersPerSlot)")
+        }
         guard secret.utf8.count < MemifProtocol.secretFieldSize else {
             throw fail("secret is longer than \(MemifProtocol.secretFieldSize - 1) bytes")
         }

@@ -45,6 +45,8 @@ public final class MemifConnection: @unchecked Sendable {
         var ownBase: UnsafeMutableRawPointer?
         var ownRegion: UInt16 = 0
         var slots: UnsafeMutablePointer<UInt32>?
+        /// Client transmit only: spare buffers in `slots` after the ring's own entries.
+        var spares = 0
         /// Client only: the buffers come from a shared ``MemifBufferPool``.
         var pooled = false
     }
@@ -83,7 +85,7 @@ public final class MemifConnection: @unchecked Sendable {
             let locator = BufferLocator(
                 isClient: isClient, regions: regionSpans, regionCount: UInt16(regions.count),
                 ownBase: setup.ownBase ?? setup.header, ownRegion: setup.ownRegion, slots: setup.slots ?? Self.noSlots,
-                bufferSize: UInt32(bufferSize), mask: ring.mask, pooled: setup.pooled)
+                bufferSize: UInt32(bufferSize), mask: ring.mask, spares: UInt32(setup.spares), pooled: setup.pooled)
             (states + i).initialize(
                 to: QueueState(
                     ring: ring, locator: locator, eventFD: setup.eventFD.raw, counters: counters + i, active: activeFlag))
