@@ -12,17 +12,20 @@ one word per line).
 
 Each point is several rounds; a round measures the four pairs one after another (the order
 rotates between rounds); a point's rate is the median over rounds, and its ratio is that median
-over DPDK->DPDK's. A measurement's rate is the mean of the
-receiver's per-second samples after a warm-up.
+over DPDK->DPDK's. A measurement's rate is the mean of the receiver's 0.1 s rate reports
+(memifctl --interval 0.1; testpmd interactive, asked "show port stats 0" every 0.1 s), taken
+after a warm-up and only while the machine is in its fast state.
 
-This VM switches, every few seconds to minutes, between a fast and a slow state (cross-core
-transfers of whole frames ~15x slower); every pair moves with it, by different factors, so a
-comparison that straddles a switch says nothing. Benchmarks/state_probe.c detects the state in
-0.2 s: each measurement starts only once the probe reads at least half the best it has read
-in this invocation, and is kept only when the probe still reads so afterwards and the
-per-second samples agree within 15% (else it is measured again). Also measured in the same
-invocation: a C memcpy ceiling, instructions per packet (callgrind) and heap allocations
-per packet.
+This VM switches, every fraction of a second to minutes, between a fast and a slow state
+(cross-core transfers of whole frames 3-15x slower); every pair moves with it, by different
+factors, so a comparison that straddles a switch says nothing. Benchmarks/state_probe.c
+detects the state in 0.2 s but needs both cores. So a measurement alternates: a probe with
+both peers stopped (SIGSTOP, then SIGCONT), 0.2 s to settle, a 1 s segment of reports, a
+probe again. A segment counts when the probes on both sides of it read at least half the
+best this invocation has read, and its reports stay within 2x of each other; segments run
+until --seconds of reports count (else the measurement is tried again). Also measured in the
+same invocation: a C memcpy ceiling, instructions per packet (callgrind) and heap
+allocations per packet.
 
 Usage: python3 Benchmarks/bench.py [--runs 3] [--seconds 3] [--sizes 64,1500] [--quick]
 Writes Benchmarks/results/{results.json,results.md,throughput.svg} and the results section
@@ -119,13 +122,15 @@ def testpmd(role, socket, size):
     main = RECEIVER_CPU if role == "client" else SENDER_CPU
     args = [TESTPMD, "-l", "0,1", "--main-lcore", str(main), "--no-huge", "-m", "1024", "--no-pci",
             "--file-prefix=" + prefix, f"--vdev=net_memif0,role={role},id=0,socket={socket}", "--",
-            "--nb-cores=1", "--no-mlockall", "--total-num-mbufs=16384", "--stats-period=1"]
+            "--nb-cores=1", "--no-mlockall", "--total-num-mbufs=16384"]
     if role == "client":
         if size > 2048:  # txonly builds single-segment frames: the mbuf must hold one
             args.append("--mbuf-size=10240")  # (before --txpkts, which is checked against it)
         args += ["--forward-mode=txonly", f"--txpkts={size}"]
     else:
-        args.append("--forward-mode=rxonly")
+        # Interactive: each "show port stats 0" prints the rate since the previous one (Receiver);
+        # line-buffered, so each report reaches the file as it is printed.
+        args = ["stdbuf", "-oL"] + args + ["-i", "--auto-start", "--forward-mode=rxonly"]
     return Child(args), prefix
 
 
@@ -134,14 +139,14 @@ def memifctl(role, socket, size, read=None):
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
     return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", read or SINK_READ])
+                  "--read", read or SINK_READ, "--interval", str(SAMPLE_S)])
 
 
 def samples(kind, text, size):
-    """Per-second receive rates (pps) of a receiver's output, checked against the frame size."""
+    """Receive rates (pps) in a receiver's output, one per report, checked against the frame size."""
     rates = []
     if kind == "DPDK":
-        for pps, bps in re.findall(r"Rx-pps:\s+(\d+)\s+Rx-bps:\s+(\d+)", text):
+        for pps, bps in re.findall(r"Rx-pps:\s+(\d+)\s+Rx-bps:\s+(\d+)\s*$", text, re.MULTILINE):
             pps, bps = int(pps), int(bps)
             if pps > 0:
                 check_size(bps / pps / 8, size, text)
@@ -150,11 +155,11 @@ def samples(kind, text, size):
         for mpps, gbps in re.findall(r"rx (\d+\.\d+) Mpps (\d+\.\d+) Gbit/s", text):
             mpps, gbps = float(mpps), float(gbps)
             if mpps > 0.01:
-                # memifctl's per-second lines are rounded and, for chained frames, have been
+                # memifctl's rate lines are rounded and, for chained frames, have been
                 # seen up to 6% off the frame size (unexplained; its totals are exact): warn only.
                 seen = gbps * 1e9 / (mpps * 1e6) / 8
                 if abs(seen - size) > 0.02 * size + 1:
-                    log(f"note: memifctl reported {seen:.0f}-byte frames in one second, expected {size}")
+                    log(f"note: memifctl reported {seen:.0f}-byte frames in one interval, expected {size}")
                 rates.append(mpps * 1e6)
     return rates
 
@@ -165,7 +170,57 @@ def check_size(measured, size, text, tolerance=0.02):
         raise RuntimeError(f"receiver saw {measured:.0f}-byte frames, expected {size}:\n{text[-2000:]}")
 
 
-def run_pair(pair, size, warmup, seconds, read=None):
+# A measurement alternates state probes and segments of receiver samples (see the top).
+SAMPLE_S = 0.1  # between two receiver rate reports
+SEGMENT_S = 1.0  # of samples between two probes
+SETTLE_S = 0.2  # after a probe (which evicts the peers' caches), before a segment
+
+
+class Receiver:
+    """The receiving peer's rate reports: memifctl prints one every SAMPLE_S; testpmd prints
+    one each time it is asked."""
+
+    def __init__(self, kind, child, size):
+        self.kind, self.child, self.size = kind, child, size
+
+    def ask(self):
+        if self.kind == "DPDK":
+            self.child.proc.stdin.write(b"show port stats 0\n")
+            self.child.proc.stdin.flush()
+
+    def segment(self, seconds):
+        """The rates reported over the next `seconds`, less the first (it may straddle the start)."""
+        mark = len(self.child.text())
+        self.ask()
+        end = time.time() + seconds
+        while time.time() < end:
+            time.sleep(SAMPLE_S)
+            self.ask()
+        time.sleep(0.02)  # the last report's output
+        text = self.child.text()
+        return samples(self.kind, text[mark:text.rfind("\n") + 1], self.size)[1:]  # whole lines only
+
+
+def needed_samples(args):
+    return max(1, round(args.seconds / SAMPLE_S))
+
+
+def paused(children, state):
+    """A state probe with both peers stopped (SIGSTOP), so it has both cores to itself."""
+    for child in children:
+        child.proc.send_signal(signal.SIGSTOP)
+    try:
+        return state.read()
+    finally:
+        for child in reversed(children):
+            child.proc.send_signal(signal.SIGCONT)
+
+
+def run_pair(pair, size, args, state, read=None):
+    """One measurement: the receiver's samples from segments the state probe found fast
+    before and after and whose samples stay within 2x of each other (a switch of state
+    inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples are
+    kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried)."""
     sender, receiver = pair.split("->")
     name = "memif-bench-" + uuid.uuid4().hex[:8]
     prefixes = []
@@ -175,6 +230,7 @@ def run_pair(pair, size, warmup, seconds, read=None):
     else:
         rx = memifctl("server", name, size, read)
     tx = None
+    kept, seen, tried = [], [], 0
     try:
         deadline = time.time() + 15
         while not listening(name):
@@ -186,22 +242,30 @@ def run_pair(pair, size, warmup, seconds, read=None):
             prefixes.append(prefix)
         else:
             tx = memifctl("client", name, size)
-        # Run until the receiver has reported the warm-up, the measured seconds and one more.
-        deadline = time.time() + warmup + seconds + 20
-        while len(samples(receiver, rx.text(), size)) < warmup + seconds + 1 and time.time() < deadline:
-            time.sleep(0.25)
+        # testpmd drops what arrives in its first second; both sides warm caches and rings.
+        receiving = Receiver(receiver, rx, size)
+        time.sleep(args.warmup)
+        if not receiving.segment(3 * SAMPLE_S) + receiving.segment(3 * SAMPLE_S):
+            raise RuntimeError(f"{pair} {size} B: nothing received after {args.warmup} s")
+        before = paused([tx, rx], state)
+        deadline = time.time() + args.wait_limit
+        while len(kept) < needed_samples(args) and time.time() < deadline:
+            time.sleep(SETTLE_S)
+            rates = receiving.segment(SEGMENT_S)
+            after = paused([tx, rx], state)
+            tried += 1
+            if rates and state.fast(before) and state.fast(after) and min(rates) >= 0.5 * max(rates):
+                kept += rates
+            seen += rates
+            before = after
     finally:
         tx_text = tx.stop() if tx else ""
         rx_text = rx.stop()
         for prefix in prefixes:
             shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
-    rates = samples(receiver, rx_text, size)
-    # testpmd drops what arrives in its first second; both sides warm caches and rings.
-    measured = rates[warmup:warmup + seconds]
-    if len(measured) < max(1, seconds - 1):
-        raise RuntimeError(f"{pair} {size} B: only {len(rates)} samples\nreceiver:\n{rx_text[-1500:]}\n"
-                           f"sender:\n{tx_text[-1500:]}")
-    return measured
+    if not seen:
+        raise RuntimeError(f"{pair} {size} B: no samples\nreceiver:\n{rx_text[-1500:]}\nsender:\n{tx_text[-1500:]}")
+    return kept, seen, tried
 
 
 class MachineState:
@@ -248,22 +312,20 @@ class MachineState:
 
 
 def measure(pair, size, args, state, earlier, read=None):
-    """One kept measurement of a pair (mean of its per-second samples), taken in the fast
-    state. `earlier` are this pair's kept rates at this size: a rate under half their best is
-    a slow stretch the probe missed (the two states differ 3-15x, rounds by a few percent).
-    Returns (rate, attempts, kept): kept is False when no attempt qualified, and the last
-    attempt is returned."""
+    """One kept measurement of a pair (mean of its kept samples). `earlier` are this pair's
+    kept rates at this size: a rate under half their best is a slow stretch the probe
+    missed (the two states differ 3-15x, rounds by a few percent), measured again.
+    Returns (rate, attempts, kept): kept is False when no attempt had enough fast samples,
+    and the last attempt's rate (over all its samples when none were kept) is returned."""
     for attempt in range(1, args.attempts + 1):
-        before = state.wait_for_fast()
-        measured = run_pair(pair, size, args.warmup, args.seconds, read)
-        after = state.read()
-        steady = min(measured) >= 0.85 * max(measured)
-        plausible = not earlier or statistics.mean(measured) >= 0.5 * max(earlier)
-        kept = state.fast(before) and state.fast(after) and steady and plausible
-        if kept or attempt == args.attempts:
-            return statistics.mean(measured), attempt, kept
-        log(f"{size:5d} B  {pair:13s} again: probe {before:.1f} -> {after:.1f} Mpps (best {state.best:.1f}), "
-            f"samples {' '.join(f'{r / 1e6:.2f}' for r in measured)} Mpps")
+        kept, seen, tried = run_pair(pair, size, args, state, read)
+        enough = len(kept) >= needed_samples(args)
+        rate = statistics.mean(kept if kept else seen)
+        plausible = not earlier or rate >= 0.5 * max(earlier)
+        if (enough and plausible) or attempt == args.attempts:
+            return rate, attempt, enough
+        log(f"{size:5d} B  {pair:13s} again: {len(kept)} of {len(seen)} samples fast in {tried} segments, "
+            f"{rate / 1e6:.2f} Mpps{'' if plausible else ' (under half this pair' + chr(39) + 's best)'}")
 
 
 def measure_rounds(variants, size, args, state, every_round=lambda: None):
@@ -393,12 +455,14 @@ def rounds_text(result):
 def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
-             f"{rounds_text(result)} per point, each pair {result['seconds']} s after {result['warmup']} s of "
-             "warm-up; median Mpps, Gbit/s of frame bytes, and the ratio of a pair's median to DPDK->DPDK's "
-             "median over the same rounds. Measured in the machine's fast state only (state probe: best "
+             f"{rounds_text(result)} per point; a measurement is {result['seconds']:g} s of the receiver's 0.1 s "
+             f"rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
+             "(run with both peers paused) found fast on both sides; median Mpps, Gbit/s of frame bytes, and "
+             "the ratio of a pair's median to DPDK->DPDK's median over the same rounds. State probe: best "
              f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
-             f"{result['state_probe_mpps']['readings']} readings slow, {result['state_probe_mpps']['waited_s']} s "
-             f"waited; {sum(p['not_steady'] for p in result['points'])} measurements never steady, kept anyway). "
+             f"{result['state_probe_mpps']['readings']} readings slow; "
+             f"{sum(p['not_steady'] for p in result['points'])} measurements never found enough fast segments "
+             "and were kept anyway. "
              "Cache-line round trip between the two cores: "
              f"{result['core_latency_ns']['min']:.0f} to {result['core_latency_ns']['max']:.0f} ns "
              f"(median {result['core_latency_ns']['median']:.0f}).", "",
@@ -470,11 +534,11 @@ def update_doc(table):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--attempts", type=int, default=6, help="tries per measurement to find a steady fast state")
-    parser.add_argument("--wait-limit", type=float, default=180,
-                        help="seconds to wait for the fast state before a measurement")
+    parser.add_argument("--seconds", type=float, default=2, help="fast-state seconds of samples per measurement")
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--attempts", type=int, default=4, help="tries per measurement to find a steady fast state")
+    parser.add_argument("--wait-limit", type=float, default=120,
+                        help="seconds of segments one attempt runs while looking for fast ones")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
