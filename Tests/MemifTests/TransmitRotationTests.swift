@@ -5,7 +5,8 @@ import Testing
 
 /// A client's transmit slots rotating through spare buffers
 /// (``MemifConfiguration/transmitBuffersPerSlot``): every buffer in flight is distinct,
-/// a buffer comes back only after `perSlot` ring lengths, and every byte arrives.
+/// a buffer comes back only after `perSlot` ring lengths, and every byte arrives, also
+/// across the wrap of the 16-bit slot counters.
 @Suite struct TransmitRotationTests {
     /// The offsets the client wrote into its transmit ring's first `count` descriptors
     /// from `start`, as the server reads them.
@@ -93,6 +94,14 @@ import Testing
     func otherCountsAreRefused(perSlot: Int) {
         var c = LoopbackPair.configuration()
         c.transmitBuffersPerSlot = perSlot
+        #expect(throws: MemifError.self) { try c.validate() }
+    }
+
+    @Test func moreThan65536BuffersPerRingAreRefused() throws {
+        var c = LoopbackPair.configuration(log2RingSize: 14)
+        c.transmitBuffersPerSlot = 4
+        try c.validate()
+        c.transmitBuffersPerSlot = 8
         #expect(throws: MemifError.self) { try c.validate() }
     }
 

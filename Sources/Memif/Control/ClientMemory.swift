@@ -60,7 +60,7 @@ struct ClientMemory {
                 MemifConnection.RingSetup(
                     header: header, log2RingSize: log2RingSize, eventFD: OwnedDescriptor(efd),
                     ownBase: regions[Int(layout.bufferRegion)].base, ownRegion: layout.bufferRegion,
-                    slots: tables[g].offsets, spares: tables[g].count - layout.slots, pooled: c.bufferPool != nil))
+                    slots: tables[g].offsets, slotCount: tables[g].count, pooled: c.bufferPool != nil))
         }
         self.rings = rings
     }

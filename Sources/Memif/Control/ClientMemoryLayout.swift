@@ -1,8 +1,8 @@
 /// Where a client puts its rings and buffers (reference section 2.1). Rings sit back to
 /// back from offset 0 of region 0: client-to-server rings first, then server-to-client.
 /// Buffers follow ring by ring in the same order, from `buffersOffset` of `bufferRegion`:
-/// `T * N` for each client-to-server ring (`T` transmit buffers per slot: slot `k` starts
-/// on buffer `k`, the rest are spares it rotates through), `N` for each server-to-client
+/// `T * N` for each client-to-server ring (`T` transmit buffers per slot: the packet at
+/// free-running position `p` goes into buffer `p mod T * N`), `N` for each server-to-client
 /// ring. With `T = 1` this is DPDK's layout. Zero-copy forwarding may later swap buffers
 /// between slots. With a ``MemifBufferPool``, region 0 holds the rings only and region 1
 /// is the pool.

@@ -45,8 +45,9 @@ public final class MemifConnection: @unchecked Sendable {
         var ownBase: UnsafeMutableRawPointer?
         var ownRegion: UInt16 = 0
         var slots: UnsafeMutablePointer<UInt32>?
-        /// Client transmit only: spare buffers in `slots` after the ring's own entries.
-        var spares = 0
+        /// Client only: entries in `slots`, a power of two: the ring's slots, or on a
+        /// transmit ring with spare buffers a multiple of them.
+        var slotCount = 0
         /// Client only: the buffers come from a shared ``MemifBufferPool``.
         var pooled = false
     }
@@ -85,7 +86,8 @@ public final class MemifConnection: @unchecked Sendable {
             let locator = BufferLocator(
                 isClient: isClient, regions: regionSpans, regionCount: UInt16(regions.count),
                 ownBase: setup.ownBase ?? setup.header, ownRegion: setup.ownRegion, slots: setup.slots ?? Self.noSlots,
-                bufferSize: UInt32(bufferSize), mask: ring.mask, spares: UInt32(setup.spares), pooled: setup.pooled)
+                bufferSize: UInt32(bufferSize), mask: setup.slotCount > 0 ? UInt16(setup.slotCount - 1) : ring.mask,
+                pooled: setup.pooled)
             (states + i).initialize(
                 to: QueueState(
                     ring: ring, locator: locator, eventFD: setup.eventFD.raw, counters: counters + i, active: activeFlag))

@@ -42,17 +42,6 @@ public struct MemifTxQueue: @unchecked Sendable {
             var used = start &- ring.loadTailAcquire()
             if used > ring.size { used = ring.size }  // a broken peer's tail: send nothing
             let n = min(Int(ring.size &- used), buffers.count)
-            if locate.spares != 0 {
-                var cursor = s.pointee.spareCursor
-                for i in 0..<n {
-                    let counter = start &+ UInt16(truncatingIfNeeded: i)
-                    cursor = locate.rotate(counter, cursor: cursor)
-                    out[i] = MemifBuffer(
-                        data: locate.ownBuffer(counter), length: 0, capacity: locate.bufferSize, flags: 0, slot: counter)
-                }
-                s.pointee.spareCursor = cursor
-                return n
-            }
             for i in 0..<n {
                 let counter = start &+ UInt16(truncatingIfNeeded: i)
                 out[i] = MemifBuffer(

@@ -28,8 +28,6 @@ struct QueueState {
     /// Client receive on pooled buffers: the first receive posts the buffers, on the
     /// thread that drives the queue, the only one that swaps its slot table's entries.
     @usableFromInline var refillPending: Bool
-    /// Client transmit with spares: the spare the next reserved slot takes (0..<spares).
-    @usableFromInline var spareCursor: UInt32
     @usableFromInline let eventFD: Int32
     @usableFromInline let counters: UnsafeMutablePointer<QueueCounters>
     /// 1 while connected; the event loop clears it on disconnect.
@@ -45,7 +43,6 @@ struct QueueState {
         self.taken = 0
         self.refillHead = 0
         self.refillPending = false
-        self.spareCursor = 0
         self.eventFD = eventFD
         self.counters = counters
         self.active = active
@@ -75,24 +72,24 @@ struct BufferLocator {
     /// Server: every region the client registered, indexed by descriptor `region`.
     @usableFromInline let regions: UnsafePointer<RegionSpan>
     @usableFromInline let regionCount: UInt16
-    /// Client: the buffer region's base and index, and which buffer each slot holds
-    /// (``SlotTable``). The client uses these, never the descriptor contents a peer could
-    /// have rewritten.
+    /// Client: the buffer region's base and index, and which buffer each position holds
+    /// (``SlotTable``, indexed by the free-running slot counter masked with `mask`). The
+    /// client uses these, never the descriptor contents a peer could have rewritten.
     @usableFromInline let ownBase: UnsafeMutableRawPointer
     @usableFromInline let ownRegion: UInt16
     @usableFromInline let slots: UnsafeMutablePointer<UInt32>
     @usableFromInline let bufferSize: UInt32
+    /// Entries of `slots` minus 1: the ring's mask, or on a client transmit ring with
+    /// spare buffers a multiple of the ring, so that each lap of the ring lands on the next
+    /// set of buffers (``MemifConfiguration/transmitBuffersPerSlot``).
     @usableFromInline let mask: UInt16
-    /// Client transmit: spare buffers, after the ring's `mask + 1` entries of `slots`.
-    @usableFromInline let spares: UInt32
     /// Client: the buffers come from a ``MemifBufferPool`` shared with other interfaces.
     @usableFromInline let pooled: Bool
 
     @inlinable @inline(__always)
     init(
         isClient: Bool, regions: UnsafePointer<RegionSpan>, regionCount: UInt16, ownBase: UnsafeMutableRawPointer,
-        ownRegion: UInt16, slots: UnsafeMutablePointer<UInt32>, bufferSize: UInt32, mask: UInt16, spares: UInt32,
-        pooled: Bool
+        ownRegion: UInt16, slots: UnsafeMutablePointer<UInt32>, bufferSize: UInt32, mask: UInt16, pooled: Bool
     ) {
         self.isClient = isClient
         self.regions = regions
@@ -102,7 +99,6 @@ struct BufferLocator {
         self.slots = slots
         self.bufferSize = bufferSize
         self.mask = mask
-        self.spares = spares
         self.pooled = pooled
     }
 
@@ -125,20 +121,6 @@ struct BufferLocator {
     @inlinable @inline(__always)
     func ownBuffer(_ counter: UInt16) -> UnsafeMutableRawPointer {
         ownBase + Int(slots[Int(counter & mask)])
-    }
-
-    /// Client transmit only: gives slot `counter` the spare at `cursor` and makes its old
-    /// buffer (free: the peer has released the slot) that spare, so the buffer waits
-    /// `spares` reservations before it is written again. Returns the next cursor.
-    @inlinable @inline(__always)
-    func rotate(_ counter: UInt16, cursor: UInt32) -> UInt32 {
-        let slot = slots + Int(counter & mask)
-        let spare = slots + Int(mask) + 1 + Int(cursor)
-        let fresh = spare.pointee
-        spare.pointee = slot.pointee
-        slot.pointee = fresh
-        let next = cursor &+ 1
-        return next == spares ? 0 : next
     }
 
     /// Client only: the descriptor for the buffer slot `counter` holds.
