@@ -34,6 +34,10 @@ public struct MemifChannelOptions: Sendable {
     public var ringSize = 1024
     /// Bytes per buffer (client only); must match `pool`'s when one is given.
     public var bufferSize = 2048
+    /// Client only, without a pool: buffers behind each ring slot (1, 2, 4 or 8), so that
+    /// a buffer is rewritten only every that many laps of the ring
+    /// (``MemifConfiguration/buffersPerSlot``). 1 saves memory; 2 is faster.
+    public var buffersPerSlot = 2
     /// Client only: draw buffers from this pool so packets can move between channels on
     /// the same pool by descriptor (zero-copy forwarding). A pooled channel posts its
     /// receive buffers on its first receive after each connect, so poll it (workers do).
@@ -64,6 +68,7 @@ public struct MemifChannelOptions: Sendable {
             interfaceName: name, queues: queues, log2RingSize: UInt8(ringSize.trailingZeroBitCount),
             bufferSize: pool?.bufferSize ?? bufferSize)
         c.bufferPool = pool
+        c.buffersPerSlot = buffersPerSlot
         try c.validate()
         return c
     }

@@ -27,8 +27,8 @@ struct InterfaceOptions: ParsableArguments {
     @Option(help: "Buffer size in bytes (client; 1-65535).")
     var bufferSize: Int = 2048
 
-    @Option(help: "Buffers behind each transmit slot (client; 1, 2, 4 or 8): above 1, slots rotate through spares.")
-    var txBuffersPerSlot: Int = 2
+    @Option(help: "Buffers behind each ring slot (client; 1, 2, 4 or 8): above 1, each lap of a ring uses the next set.")
+    var buffersPerSlot: Int = 2
 
     @Option(help: "Seconds to run; 0 runs until interrupted.")
     var duration: Double = 0
@@ -48,7 +48,7 @@ struct InterfaceOptions: ParsableArguments {
     func validate() throws {
         guard (1...4096).contains(burst) else { throw ValidationError("--burst must be 1...4096") }
         guard (0.01...60).contains(interval) else { throw ValidationError("--interval must be 0.01...60 seconds") }
-        guard [1, 2, 4, 8].contains(txBuffersPerSlot) else { throw ValidationError("--tx-buffers-per-slot must be 1, 2, 4 or 8") }
+        guard [1, 2, 4, 8].contains(buffersPerSlot) else { throw ValidationError("--buffers-per-slot must be 1, 2, 4 or 8") }
     }
 
     func configuration() throws -> MemifConfiguration {
@@ -56,7 +56,7 @@ struct InterfaceOptions: ParsableArguments {
             role: role, socket: try MemifSocketName(socket), id: id, mode: mode, secret: secret,
             applicationName: "memifctl", interfaceName: "memifctl", queues: queues, log2RingSize: ringSize,
             bufferSize: bufferSize)
-        c.transmitBuffersPerSlot = txBuffersPerSlot
+        c.buffersPerSlot = buffersPerSlot
         try c.validate()
         c.applicationName = "memifctl"
         return c

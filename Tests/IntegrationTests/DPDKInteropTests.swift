@@ -85,7 +85,7 @@ struct DPDKInteropTests {
         defer { memif.stop() }
         let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(pmd.outputTail)")
         let rings: UInt64 = 2 * (128 + 16 * 1024)
-        let buffers: UInt64 = (2 + 1) * 1024 * 512  // transmit slots rotate through one spare each
+        let buffers: UInt64 = 2 * 2 * 1024 * 512  // two rings of two buffers per slot
         #expect(connection.regionSizes == [rings, buffers])
         try echoBatch(connection, pmd: pmd, sizes: [64, 1500], label: "region 1 buffers")
     }

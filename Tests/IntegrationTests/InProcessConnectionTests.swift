@@ -41,7 +41,7 @@ import Testing
         let e = try Endpoints(server: s, client: c)
         let pair = try #require(e.connected())
         let rings: UInt64 = 4 * 16512
-        let buffers: UInt64 = (2 * 2 + 2) * 1024 * 1024  // two transmit rings with a spare per slot, two receive
+        let buffers: UInt64 = 4 * 2 * 1024 * 1024  // four rings of two buffers per slot
         #expect(pair.server.regionSizes == [rings, buffers])
         for q in 0..<2 {
             let frames = (0..<100).map { TestTraffic.frame(sequence: UInt32($0), size: 64 + 20 * $0) }

@@ -143,10 +143,10 @@ import Testing
         let socket = "@" + TestPaths.uniqueName("memifkit-2p")
         let sink = try Self.memifctl(["sink", "--role", "server", "--socket", socket, "--interval", "0.1", "--read", "every-line"])
         #expect(sink.waitForOutput("waiting for a peer", timeout: 10), "\(sink.output)")
-        // Spare buffers: 4 per slot of a 64-slot ring, so 20000 frames go round every buffer many times.
+        // 4 buffers per slot of a 64-slot ring, so 20000 frames go round every buffer many times.
         let source = try Self.memifctl([
             "source", "--role", "client", "--socket", socket, "--size", "700", "--count", "20000", "--ring-size", "6",
-            "--tx-buffers-per-slot", "4", "--duration", "1.5",
+            "--buffers-per-slot", "4", "--duration", "1.5",
         ])
         #expect(source.waitForExit(timeout: 20), "\(source.output)")
         sink.stop(signal: SIGINT)
@@ -156,7 +156,7 @@ import Testing
         #expect(sink.output.contains("bad-descriptors=0"), "\(sink.output)")
     }
 
-    @Test(arguments: [["--interval", "0"], ["--interval", "61"], ["--tx-buffers-per-slot", "3"]])
+    @Test(arguments: [["--interval", "0"], ["--interval", "61"], ["--buffers-per-slot", "3"]])
     func memifctlRefusesOutOfRangeOptions(_ option: [String]) throws {
         let child = try Self.memifctl(["sink", "--socket", "@" + TestPaths.uniqueName("memifkit-2p")] + option)
         #expect(child.waitForExit(timeout: 10))

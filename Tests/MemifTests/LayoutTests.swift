@@ -37,7 +37,7 @@ import Testing
 
     @Test func oneBufferPerSlotIsDPDKsLayout() throws {
         var c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
-        c.transmitBuffersPerSlot = 1
+        c.buffersPerSlot = 1
         let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
         #expect(l.regionSizes == [4_227_328])
         #expect(l.ringOffset(global: 0) == 0)
@@ -46,17 +46,17 @@ import Testing
         #expect(l.bufferOffset(global: 1) == 33024 + 1024 * 2048)
     }
 
-    @Test func defaultLayoutGivesTransmitSlotsOneSpareEach() throws {
+    @Test func defaultLayoutGivesEverySlotTwoBuffers() throws {
         let c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
         let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
-        #expect(l.regionSizes == [33024 + 3 * 1024 * 2048])
-        #expect(l.buffers(global: 0) == 2048 && l.buffers(global: 1) == 1024)
+        #expect(l.regionSizes == [33024 + 4 * 1024 * 2048])
+        #expect(l.buffersPerRing == 2048)
         #expect(l.bufferOffset(global: 1) == 33024 + 2 * 1024 * 2048)
     }
 
     @Test func separateBufferRegionIsLibmemifs() throws {
         var c = MemifConfiguration(role: .client, socket: try MemifSocketName("@x"))
-        c.transmitBuffersPerSlot = 1
+        c.buffersPerSlot = 1
         c.regionLayout = .separateBufferRegion
         let l = ClientMemoryLayout(configuration: c, log2RingSize: 10)
         #expect(l.regionSizes == [33024, 4_194_304])

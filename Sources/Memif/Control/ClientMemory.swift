@@ -44,7 +44,7 @@ struct ClientMemory {
             }
             let l = layout
             tables = (0..<l.ringCount).map { g in
-                SlotTable(count: l.buffers(global: g)) {
+                SlotTable(count: l.buffersPerRing) {
                     UInt32(truncatingIfNeeded: l.bufferOffset(global: g) + UInt64($0 * l.bufferSize))
                 }
             }

@@ -1,10 +1,9 @@
 /// Where a client puts its rings and buffers (reference section 2.1). Rings sit back to
 /// back from offset 0 of region 0: client-to-server rings first, then server-to-client.
 /// Buffers follow ring by ring in the same order, from `buffersOffset` of `bufferRegion`:
-/// `T * N` for each client-to-server ring (`T` transmit buffers per slot: the packet at
-/// free-running position `p` goes into buffer `p mod T * N`), `N` for each server-to-client
-/// ring. With `T = 1` this is DPDK's layout. Zero-copy forwarding may later swap buffers
-/// between slots. With a ``MemifBufferPool``, region 0 holds the rings only and region 1
+/// `T * N` for each ring (`T` buffers per slot: the packet at free-running position `p`
+/// goes into the ring's buffer `p mod T * N`). With `T = 1` this is DPDK's layout.
+/// Zero-copy forwarding may later swap buffers between slots. With a ``MemifBufferPool``, region 0 holds the rings only and region 1
 /// is the pool.
 struct ClientMemoryLayout: Equatable {
     let ringBytes: Int
@@ -14,8 +13,8 @@ struct ClientMemoryLayout: Equatable {
     let bufferRegion: UInt16
     let buffersOffset: UInt64
     let clientToServerRings: Int
-    /// Buffers per slot of a client-to-server ring (1 with a pool).
-    let transmitBuffersPerSlot: Int
+    /// Buffers per slot of every ring (1 with a pool).
+    let buffersPerSlot: Int
     /// Bytes of the pool's region, when buffers come from a pool.
     let poolBytes: UInt64?
 
@@ -28,7 +27,7 @@ struct ClientMemoryLayout: Equatable {
         slots = 1 << Int(log2RingSize)
         bufferSize = c.bufferSize
         poolBytes = c.bufferPool?.region.size
-        transmitBuffersPerSlot = c.bufferPool == nil ? c.transmitBuffersPerSlot : 1
+        buffersPerSlot = c.bufferPool == nil ? c.buffersPerSlot : 1
         if c.bufferPool != nil {
             bufferRegion = 1
             buffersOffset = 0
@@ -45,7 +44,7 @@ struct ClientMemoryLayout: Equatable {
     }
 
     var bufferBytes: UInt64 {
-        poolBytes ?? UInt64(buffersBefore(global: ringCount)) * UInt64(bufferSize)
+        poolBytes ?? UInt64(ringCount * slots * buffersPerSlot) * UInt64(bufferSize)
     }
     /// One past the last buffer byte, as an offset in the buffer region.
     var bufferRegionEnd: UInt64 { buffersOffset + bufferBytes }
@@ -61,13 +60,8 @@ struct ClientMemoryLayout: Equatable {
 
     func ringOffset(global g: Int) -> UInt32 { UInt32(g * ringBytes) }
 
-    /// Buffers of global ring `g`: its slots, and on a client-to-server ring their spares.
-    func buffers(global g: Int) -> Int { g < clientToServerRings ? slots * transmitBuffersPerSlot : slots }
+    /// Buffers of each ring: its slots times ``buffersPerSlot``.
+    var buffersPerRing: Int { slots * buffersPerSlot }
 
-    func bufferOffset(global g: Int) -> UInt64 { buffersOffset + UInt64(buffersBefore(global: g)) * UInt64(bufferSize) }
-
-    private func buffersBefore(global g: Int) -> Int {
-        let transmit = min(g, clientToServerRings)
-        return transmit * slots * transmitBuffersPerSlot + (g - transmit) * slots
-    }
+    func bufferOffset(global g: Int) -> UInt64 { buffersOffset + UInt64(g * buffersPerRing) * UInt64(bufferSize) }
 }

@@ -34,14 +34,15 @@ public struct MemifConfiguration: Sendable {
     public var log2RingSize: UInt8
     /// Client only: bytes per buffer, 1...65535. The client alone decides it (gotcha G7).
     public var bufferSize: Int
-    /// Client only: buffers behind each transmit slot, 1, 2, 4 or 8 (at most 65536 per
-    /// ring). Above 1, a slot takes the next of its buffers each time round the ring, so a
-    /// buffer is rewritten only after `transmitBuffersPerSlot` ring lengths of traffic, when
-    /// the receiving core has let go of its lines: with the default ring, up to 2-3x the
-    /// packet rate at 256-1500 B between two cores (docs/performance.md, "Buffer reuse").
-    /// Costs `(n - 1) * slots * bufferSize` bytes per transmit queue and no instruction per
-    /// packet. Peers see only a larger region. Not used with a ``bufferPool``.
-    public var transmitBuffersPerSlot: Int
+    /// Client only: buffers behind each ring slot, 1, 2, 4 or 8 (at most 65536 per ring).
+    /// Above 1, a slot takes the next of its buffers each time round the ring, so a buffer
+    /// is rewritten only after `buffersPerSlot` ring lengths of traffic, when the other
+    /// core has let go of its lines: with the default ring, up to 2-3x the packet rate at
+    /// 256-1500 B between two cores (docs/performance.md, "Buffer reuse"), in both
+    /// directions (on receive, the server is the one writing). Costs
+    /// `(n - 1) * slots * bufferSize` bytes per ring and no instruction per packet. Peers
+    /// see only a larger region. Not used with a ``bufferPool``.
+    public var buffersPerSlot: Int
     public var regionLayout: RegionLayout
     public var ringLayout: RingLayout
     /// Server only: refuse region fds not sealed against shrinking. Only turn this off for a
@@ -83,7 +84,7 @@ public struct MemifConfiguration: Sendable {
         self.serverToClientQueues = queues
         self.log2RingSize = log2RingSize
         self.bufferSize = bufferSize
-        self.transmitBuffersPerSlot = 2
+        self.buffersPerSlot = 2
         self.regionLayout = regionLayout
         self.ringLayout = ringLayout
         self.requireSealedRegions = requireSealedRegions
@@ -102,11 +103,11 @@ public struct MemifConfiguration: Sendable {
             throw fail("log2 ring size must be 1...\(MemifProtocol.maxLog2RingSize), got \(log2RingSize)")
         }
         guard (1...65535).contains(bufferSize) else { throw fail("buffer size must be 1...65535, got \(bufferSize)") }
-        guard [1, 2, 4, 8].contains(transmitBuffersPerSlot) else {
-            throw fail("transmit buffers per slot must be 1, 2, 4 or 8, got \(transmitBuffersPerSlot)")
+        guard [1, 2, 4, 8].contains(buffersPerSlot) else {
+            throw fail("buffers per slot must be 1, 2, 4 or 8, got \(buffersPerSlot)")
         }
-        guard bufferPool != nil || transmitBuffersPerSlot << Int(log2RingSize) <= 1 << 16 else {
-            throw fail("\(transmitBuffersPerSlot) transmit buffers per slot of a ring of 2^\(log2RingSize) exceed 65536")
+        guard bufferPool != nil || buffersPerSlot << Int(log2RingSize) <= 1 << 16 else {
+            throw fail("\(buffersPerSlot) buffers per slot of a ring of 2^\(log2RingSize) slots exceed 65536 per ring")
         }
         guard secret.utf8.count < MemifProtocol.secretFieldSize else {
             throw fail("secret is longer than \(MemifProtocol.secretFieldSize - 1) bytes")

@@ -45,8 +45,8 @@ public final class MemifConnection: @unchecked Sendable {
         var ownBase: UnsafeMutableRawPointer?
         var ownRegion: UInt16 = 0
         var slots: UnsafeMutablePointer<UInt32>?
-        /// Client only: entries in `slots`, a power of two: the ring's slots, or on a
-        /// transmit ring with spare buffers a multiple of them.
+        /// Client only: entries in `slots`, a power of two: the ring's slots, or with
+        /// several buffers per slot a multiple of them.
         var slotCount = 0
         /// Client only: the buffers come from a shared ``MemifBufferPool``.
         var pooled = false

@@ -79,9 +79,9 @@ struct BufferLocator {
     @usableFromInline let ownRegion: UInt16
     @usableFromInline let slots: UnsafeMutablePointer<UInt32>
     @usableFromInline let bufferSize: UInt32
-    /// Entries of `slots` minus 1: the ring's mask, or on a client transmit ring with
-    /// spare buffers a multiple of the ring, so that each lap of the ring lands on the next
-    /// set of buffers (``MemifConfiguration/transmitBuffersPerSlot``).
+    /// Entries of `slots` minus 1: the ring's mask, or with several buffers per slot a
+    /// multiple of the ring, so that each lap of the ring lands on the next set of buffers
+    /// (``MemifConfiguration/buffersPerSlot``).
     @usableFromInline let mask: UInt16
     /// Client: the buffers come from a ``MemifBufferPool`` shared with other interfaces.
     @usableFromInline let pooled: Bool

@@ -3,15 +3,15 @@ import Testing
 
 @testable import Memif
 
-/// A client's transmit slots rotating through spare buffers
-/// (``MemifConfiguration/transmitBuffersPerSlot``): every buffer in flight is distinct,
+/// A client's ring slots rotating through several buffers each
+/// (``MemifConfiguration/buffersPerSlot``), both ways: every buffer in flight is distinct,
 /// a buffer comes back only after `perSlot` ring lengths, and every byte arrives, also
 /// across the wrap of the 16-bit slot counters.
-@Suite struct TransmitRotationTests {
-    /// The offsets the client wrote into its transmit ring's first `count` descriptors
-    /// from `start`, as the server reads them.
-    static func offsets(_ pair: LoopbackPair, from start: UInt16, count: Int) -> [UInt32] {
-        let setup = pair.memory.rings[0]
+@Suite struct BufferRotationTests {
+    /// The offsets the client wrote into the first `count` descriptors from `start` of its
+    /// ring `global` (0: its transmit ring, 1: its receive ring, with one queue pair).
+    static func offsets(_ pair: LoopbackPair, ring global: Int = 0, from start: UInt16, count: Int) -> [UInt32] {
+        let setup = pair.memory.rings[global]
         let ring = Ring(header: setup.header, layout: RingLayout(), log2RingSize: setup.log2RingSize)
         return (0..<count).map { ring.descriptor(at: start &+ UInt16($0)).offset }
     }
@@ -19,7 +19,7 @@ import Testing
     @Test(arguments: [1, 2, 4, 8], [UInt16(0), 65530])
     func fullRingsReuseABufferOnlyAfterPerSlotLaps(perSlot: Int, start: UInt16) throws {
         var c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
-        c.transmitBuffersPerSlot = perSlot
+        c.buffersPerSlot = perSlot
         let pair = try LoopbackPair(configuration: c, startIndex: start)
         let layout = pair.memory.layout
         let first = layout.bufferOffset(global: 0)
@@ -39,6 +39,7 @@ import Testing
         let expected = Set((0..<(8 * perSlot)).map { UInt32(first) + UInt32($0 * 128) })
         #expect(Set(used) == expected)
         #expect(layout.bufferOffset(global: 1) == first + UInt64(8 * perSlot * 128))
+        #expect(layout.regionSizes == [UInt64(2 * layout.ringBytes + 2 * 8 * perSlot * 128)])
         // A buffer is written again only after perSlot ring lengths.
         var last: [UInt32: Int] = [:]
         var shortest = Int.max
@@ -50,9 +51,36 @@ import Testing
         #expect(pair.server.receiveQueue(0).statistics.badDescriptors == 0)
     }
 
+    @Test(arguments: [1, 2, 4], [UInt16(0), 65530])
+    func receiveBuffersArePostedALapApart(perSlot: Int, start: UInt16) throws {
+        var c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
+        c.buffersPerSlot = perSlot
+        let pair = try LoopbackPair(configuration: c, startIndex: start)
+        let first = pair.memory.layout.bufferOffset(global: 1)
+        let burst = MemifBurst(capacity: 16)
+        var used: [UInt32] = []  // the buffer the server wrote each packet into
+        var position = start
+        for lap in 0..<(3 * perSlot + 1) {
+            let frames = (0..<8).map { Frames.make(lap * 8 + $0, size: 40 + lap + $0) }
+            #expect(Frames.send(frames, pair.server.transmitQueue(0), burst) == 8)
+            used += Self.offsets(pair, ring: 1, from: position, count: 8)
+            #expect(Frames.receive(pair.client.receiveQueue(0), burst) == frames, "lap \(lap)")
+            position &+= 8
+        }
+        #expect(Set(used) == Set((0..<(8 * perSlot)).map { UInt32(first) + UInt32($0 * 128) }))
+        var last: [UInt32: Int] = [:]
+        var shortest = Int.max
+        for (i, offset) in used.enumerated() {
+            if let previous = last[offset] { shortest = min(shortest, i - previous) }
+            last[offset] = i
+        }
+        #expect(shortest == 8 * perSlot)
+        #expect(pair.client.receiveQueue(0).statistics.badDescriptors == 0)
+    }
+
     @Test func reservedButUnpublishedBuffersNeverDoubleAnInFlightOne() throws {
         var c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
-        c.transmitBuffersPerSlot = 2
+        c.buffersPerSlot = 2
         let pair = try LoopbackPair(configuration: c)
         let tx = pair.client.transmitQueue(0)
         let burst = MemifBurst(capacity: 16)
@@ -93,23 +121,23 @@ import Testing
     @Test(arguments: [0, 3, 16])
     func otherCountsAreRefused(perSlot: Int) {
         var c = LoopbackPair.configuration()
-        c.transmitBuffersPerSlot = perSlot
+        c.buffersPerSlot = perSlot
         #expect(throws: MemifError.self) { try c.validate() }
     }
 
     @Test func moreThan65536BuffersPerRingAreRefused() throws {
         var c = LoopbackPair.configuration(log2RingSize: 14)
-        c.transmitBuffersPerSlot = 4
+        c.buffersPerSlot = 4
         try c.validate()
-        c.transmitBuffersPerSlot = 8
+        c.buffersPerSlot = 8
         #expect(throws: MemifError.self) { try c.validate() }
     }
 
     @Test func aPoolIgnoresIt() throws {
         var c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
         c.bufferPool = try MemifBufferPool(bufferCount: 64, bufferSize: 128)
-        c.transmitBuffersPerSlot = 4
+        c.buffersPerSlot = 4
         try c.validate()
-        #expect(ClientMemoryLayout(configuration: c, log2RingSize: 3).transmitBuffersPerSlot == 1)
+        #expect(ClientMemoryLayout(configuration: c, log2RingSize: 3).buffersPerSlot == 1)
     }
 }
