@@ -16,6 +16,17 @@ import Testing
         return (0..<count).map { ring.descriptor(at: start &+ UInt16($0)).offset }
     }
 
+    /// The fewest packets between two uses of one buffer in `used` (buffer offsets in order).
+    static func shortestReuse(_ used: [UInt32]) -> Int {
+        var last: [UInt32: Int] = [:]
+        var shortest = Int.max
+        for (i, offset) in used.enumerated() {
+            if let previous = last[offset] { shortest = min(shortest, i - previous) }
+            last[offset] = i
+        }
+        return shortest
+    }
+
     @Test(arguments: [1, 2, 4, 8], [UInt16(0), 65530])
     func fullRingsReuseABufferOnlyAfterPerSlotLaps(perSlot: Int, start: UInt16) throws {
         var c = LoopbackPair.configuration(log2RingSize: 3, bufferSize: 128)
@@ -41,13 +52,7 @@ import Testing
         #expect(layout.bufferOffset(global: 1) == first + UInt64(8 * perSlot * 128))
         #expect(layout.regionSizes == [UInt64(2 * layout.ringBytes + 2 * 8 * perSlot * 128)])
         // A buffer is written again only after perSlot ring lengths.
-        var last: [UInt32: Int] = [:]
-        var shortest = Int.max
-        for (i, offset) in used.enumerated() {
-            if let previous = last[offset] { shortest = min(shortest, i - previous) }
-            last[offset] = i
-        }
-        #expect(shortest == 8 * perSlot)
+        #expect(Self.shortestReuse(used) == 8 * perSlot)
         #expect(pair.server.receiveQueue(0).statistics.badDescriptors == 0)
     }
 
@@ -68,13 +73,7 @@ import Testing
             position &+= 8
         }
         #expect(Set(used) == Set((0..<(8 * perSlot)).map { UInt32(first) + UInt32($0 * 128) }))
-        var last: [UInt32: Int] = [:]
-        var shortest = Int.max
-        for (i, offset) in used.enumerated() {
-            if let previous = last[offset] { shortest = min(shortest, i - previous) }
-            last[offset] = i
-        }
-        #expect(shortest == 8 * perSlot)
+        #expect(Self.shortestReuse(used) == 8 * perSlot)
         #expect(pair.client.receiveQueue(0).statistics.badDescriptors == 0)
     }
 
