@@ -93,6 +93,7 @@ class Child:
     def stop(self):
         LIVE.discard(self)
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # it may be stopped for a state probe
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=5)

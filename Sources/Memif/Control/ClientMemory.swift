@@ -60,7 +60,10 @@ struct ClientMemory {
                 MemifConnection.RingSetup(
                     header: header, log2RingSize: log2RingSize, eventFD: OwnedDescriptor(efd),
                     ownBase: regions[Int(layout.bufferRegion)].base, ownRegion: layout.bufferRegion,
-                    slots: tables[g].offsets, slotCount: tables[g].count, pooled: c.bufferPool != nil))
+                    // A pool's tables were claimed for the configured ring, which the
+                    // server may have cut down: index them by the ring's own mask.
+                    slots: tables[g].offsets, slotCount: c.bufferPool == nil ? tables[g].count : 0,
+                    pooled: c.bufferPool != nil))
         }
         self.rings = rings
     }
