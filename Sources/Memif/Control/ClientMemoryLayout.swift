@@ -3,8 +3,8 @@
 /// Buffers follow ring by ring in the same order, from `buffersOffset` of `bufferRegion`:
 /// `T * N` for each ring (`T` buffers per slot: the packet at free-running position `p`
 /// goes into the ring's buffer `p mod T * N`). With `T = 1` this is DPDK's layout.
-/// Zero-copy forwarding may later swap buffers between slots. With a ``MemifBufferPool``, region 0 holds the rings only and region 1
-/// is the pool.
+/// Zero-copy forwarding may later swap buffers between slots. With a ``MemifBufferPool``,
+/// region 0 holds the rings only and region 1 is the pool.
 struct ClientMemoryLayout: Equatable {
     let ringBytes: Int
     let ringCount: Int
