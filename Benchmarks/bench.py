@@ -4,11 +4,12 @@
 Four pairs, sender (memif client) -> receiver (memif server), one pinned core each:
   DPDK->DPDK    testpmd txonly  -> testpmd rxonly
   Swift->DPDK   memifctl source -> testpmd rxonly
-  DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line
-  Swift->Swift  memifctl source -> memifctl sink --read every-line
+  DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line --idle-pause 5
+  Swift->Swift  memifctl source -> memifctl sink --read every-line --idle-pause 5
 Equal work: both senders write whole frames into shared memory; both receivers read every
 cache line of each frame (net_memif's receive copies each frame into an mbuf; memifctl reads
-one word per line).
+one word per line). memifctl's sink waits 5 us after an empty poll (docs/performance.md,
+"Idle pause"); testpmd polls back-to-back, its default.
 
 Each point is several rounds; a round measures the four pairs one after another (the order
 rotates between rounds); a point's rate is the median over rounds, and its ratio is that median
@@ -58,6 +59,10 @@ PAIRS = ["DPDK->DPDK", "Swift->DPDK", "DPDK->Swift", "Swift->Swift"]
 SENDER_CPU, RECEIVER_CPU = 0, 1
 # What memifctl's sink reads of each frame (see the top); Benchmarks/sink_read_bench.py varies it.
 SINK_READ = "every-line"
+# Microseconds memifctl's sink spins after an empty poll, so a batch builds up (see the top);
+# --idle-pause sets it for a run.
+DEFAULT_SINK_IDLE_PAUSE_US = 5.0
+SINK_IDLE_PAUSE_US = DEFAULT_SINK_IDLE_PAUSE_US
 
 
 def log(message):
@@ -140,7 +145,7 @@ def memifctl(role, socket, size, read=None):
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
     return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", read or SINK_READ, "--interval", str(SAMPLE_S)])
+                  "--read", read or SINK_READ, "--interval", str(SAMPLE_S), "--idle-pause", f"{SINK_IDLE_PAUSE_US:g}"])
 
 
 def samples(kind, text, size):
@@ -456,6 +461,7 @@ def rounds_text(result):
 def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
+             f"memifctl's sink spins {result.get('sink_idle_pause_us', 0):g} us after an empty poll (testpmd: none). "
              f"{rounds_text(result)} per point; a measurement is {result['seconds']:g} s of the receiver's 0.1 s "
              f"rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
              "(run with both peers paused) found fast on both sides; median Mpps, Gbit/s of frame bytes, and "
@@ -541,12 +547,16 @@ def main():
     parser.add_argument("--wait-limit", type=float, default=120,
                         help="seconds of segments one attempt runs while looking for fast ones")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--idle-pause", type=float, default=DEFAULT_SINK_IDLE_PAUSE_US,
+                        help="microseconds memifctl's sink spins after an empty poll (0: back-to-back, as testpmd)")
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--resume", action="store_true",
                         help="keep the sizes already in results/results.partial.json (an interrupted run) and "
                              "measure only the rest of --sizes; with nothing left, just writes the report")
     args = parser.parse_args()
+    global SINK_IDLE_PAUSE_US
+    SINK_IDLE_PAUSE_US = args.idle_pause
     if args.quick:
         args.runs, args.seconds, args.sizes = 1, 2, "64,1500"
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -602,7 +612,8 @@ def main():
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": machine(), "runs": args.runs, "seconds": args.seconds, "warmup": args.warmup,
-              "points": points, "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
+              "sink_idle_pause_us": args.idle_pause, "points": points,
+              "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
               "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),
                                   "max": max(latencies)},

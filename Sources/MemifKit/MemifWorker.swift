@@ -4,7 +4,8 @@ import Synchronization
 
 /// A data-path thread: calls `body` in a loop until stopped, optionally pinned to a CPU.
 /// When `body` reports no work, it spins (polling), sleeps on the eventfds of the queues in
-/// `wakeOn` (interrupt), or spins for a while and then sleeps (adaptive).
+/// `wakeOn` (interrupt), or spins for a while and then sleeps (adaptive). Each spin after an
+/// empty round lasts `idlePause` (``MemifIdlePause``).
 ///
 /// The per-thread state is built on the thread by `makeState`, so bursts and queue handles
 /// live on the worker's own stack: nothing is shared, boxed or locked per burst.
@@ -19,10 +20,11 @@ public final class MemifWorker: Sendable {
     /// - Parameters:
     ///   - cpu: pin the thread to this CPU, or nil to let the scheduler choose.
     ///   - wakeOn: the channel queues whose receive eventfds wake an idle worker.
+    ///   - idlePause: how long to spin after an empty round before the next (none: one `pause`).
     ///   - body: one round of work; returns how many packets it handled (0: idle).
     public static func start<State: ~Copyable>(
         name: String, cpu: Int? = nil, receiveMode: MemifReceiveMode = .polling, wakeOn: [MemifChannelQueue] = [],
-        makeState: @escaping @Sendable () -> State, body: @escaping @Sendable (inout State) -> Int
+        idlePause: MemifIdlePause = .none, makeState: @escaping @Sendable () -> State, body: @escaping @Sendable (inout State) -> Int
     ) -> MemifWorker {
         let worker = MemifWorker(name: name)
         let thread = Thread { [worker] in
@@ -35,7 +37,7 @@ public final class MemifWorker: Sendable {
                 } else if idle.shouldSleep() {
                     idle.sleep { body(&state) }
                 } else {
-                    cmemif_cpu_relax()
+                    idlePause.wait()
                 }
             }
             worker.done.signal()

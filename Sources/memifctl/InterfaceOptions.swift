@@ -42,14 +42,21 @@ struct InterfaceOptions: ParsableArguments {
     @Option(help: "Most descriptors moved per receive or transmit call (1-4096).")
     var burst: Int = 32
 
+    @Option(help: "Microseconds to spin after a round that moved nothing, before polling again (0-1000; 0: back-to-back).")
+    var idlePause: Double = 0
+
     @Flag(help: "Wait on the queues' eventfds instead of busy polling.")
     var interrupt = false
 
     func validate() throws {
         guard (1...4096).contains(burst) else { throw ValidationError("--burst must be 1...4096") }
         guard (0.01...60).contains(interval) else { throw ValidationError("--interval must be 0.01...60 seconds") }
+        guard (0...1000).contains(idlePause) else { throw ValidationError("--idle-pause must be 0...1000 microseconds") }
         guard [1, 2, 4, 8].contains(buffersPerSlot) else { throw ValidationError("--buffers-per-slot must be 1, 2, 4 or 8") }
     }
+
+    /// `--idle-pause` in nanoseconds, checked again by the type.
+    func pause() throws -> MemifIdlePause { try MemifIdlePause(nanoseconds: Int((idlePause * 1000).rounded())) }
 
     func configuration() throws -> MemifConfiguration {
         var c = MemifConfiguration(

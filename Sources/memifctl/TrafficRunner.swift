@@ -44,6 +44,7 @@ struct TrafficRunner {
             guard rc == 0 else { throw MemifError(.invalidConfiguration, "cannot pin to CPU \(cpu): errno \(rc)") }
         }
         let configuration = try options.configuration()
+        let pause = try options.pause()
         let loop = try MemifEventLoop()
         defer { loop.shutdown() }
         let memif = try MemifInterface(configuration, eventLoop: loop)
@@ -59,7 +60,7 @@ struct TrafficRunner {
                 "\(label): connected to peer \"\(connection.peerApplicationName)\" interface \"\(connection.peerInterfaceName)\","
                     + " \(connection.receiveQueueCount) rx / \(connection.transmitQueueCount) tx queues,"
                     + " peer \(connection.transmitQueue(0).peerWantsInterrupts ? "wants interrupts" : "polls")")
-            drive(connection, until: end, totals: &totals)
+            drive(connection, until: end, pause: pause, totals: &totals)
             if !connection.isConnected {
                 print("\(label): disconnected: \(memif.lastDisconnectReason ?? "unknown reason")")
             }
@@ -75,7 +76,7 @@ struct TrafficRunner {
         var tx = MemifQueueStatistics()
     }
 
-    private func drive(_ connection: MemifConnection, until end: Double, totals: inout Totals) {
+    private func drive(_ connection: MemifConnection, until end: Double, pause: MemifIdlePause, totals: inout Totals) {
         let rxQueues = (0..<connection.receiveQueueCount).map(connection.receiveQueue)
         let txQueues = (0..<connection.transmitQueueCount).map(connection.transmitQueue)
         if options.interrupt { rxQueues.forEach { $0.setInterruptMode(true) } }
@@ -98,7 +99,7 @@ struct TrafficRunner {
         }
         let (rx0, tx0) = pair(0)
         frame.withUnsafeBytes { template in
-            var loop = Loop(end: end, limit: limit, rxBurst: rxBurst.buffers, txBurst: txBurst.buffers, template: template)
+            var loop = Loop(end: end, limit: limit, pause: pause, rxBurst: rxBurst.buffers, txBurst: txBurst.buffers, template: template)
             let pairs = max(rxQueues.count, txQueues.count)
             run(connection, rx0, tx0, &loop, meter: &meter, more: pairs <= 1 ? nil : { loop in
                 (1..<pairs).reduce(0) { moved, q in
@@ -117,6 +118,8 @@ struct TrafficRunner {
 private struct Loop {
     let end: Double
     let limit: UInt64
+    /// What an empty round waits before the next.
+    let pause: MemifIdlePause
     let rxBurst: UnsafeMutableBufferPointer<MemifBuffer>
     let txBurst: UnsafeMutableBufferPointer<MemifBuffer>
     let template: UnsafeRawBufferPointer
@@ -147,7 +150,7 @@ extension TrafficRunner {
                 if interrupt {
                     _ = connection.waitForReceiveSignal(timeoutMilliseconds: 100)
                 } else {
-                    cmemif_cpu_relax()  // nothing moved: poll gently
+                    loop.pause.wait()  // nothing moved: poll gently, or let a batch build up
                 }
             }
         }

@@ -141,7 +141,10 @@ import Testing
 
     @Test func memifctlSinkReportsEachIntervalAndCountsEveryRotatedFrame() throws {
         let socket = "@" + TestPaths.uniqueName("memifkit-2p")
-        let sink = try Self.memifctl(["sink", "--role", "server", "--socket", socket, "--interval", "0.1", "--read", "every-line"])
+        // An idle pause: the sink lets batches build up and still counts every frame.
+        let sink = try Self.memifctl([
+            "sink", "--role", "server", "--socket", socket, "--interval", "0.1", "--read", "every-line", "--idle-pause", "5",
+        ])
         #expect(sink.waitForOutput("waiting for a peer", timeout: 10), "\(sink.output)")
         // 4 buffers per slot of a 64-slot ring, so 20000 frames go round every buffer many times.
         let source = try Self.memifctl([
@@ -156,7 +159,9 @@ import Testing
         #expect(sink.output.contains("bad-descriptors=0"), "\(sink.output)")
     }
 
-    @Test(arguments: [["--interval", "0"], ["--interval", "61"], ["--buffers-per-slot", "3"]])
+    @Test(arguments: [
+        ["--interval", "0"], ["--interval", "61"], ["--buffers-per-slot", "3"], ["--idle-pause", "1001"], ["--idle-pause=-1"],
+    ])
     func memifctlRefusesOutOfRangeOptions(_ option: [String]) throws {
         let child = try Self.memifctl(["sink", "--socket", "@" + TestPaths.uniqueName("memifkit-2p")] + option)
         #expect(child.waitForExit(timeout: 10))

@@ -11,14 +11,17 @@ import Testing
         let free = MemifBurst(capacity: 32)
     }
 
-    @Test(arguments: [MemifReceiveMode.polling, .interrupt, .adaptive(idlePolls: 100)])
-    func aReflectorWorkerEchoesEveryPacket(mode: MemifReceiveMode) throws {
+    @Test(arguments: [
+        (MemifReceiveMode.polling, 0), (.polling, 200_000), (.interrupt, 0), (.adaptive(idlePolls: 100), 0),
+    ])
+    func aReflectorWorkerEchoesEveryPacket(mode: MemifReceiveMode, idlePauseNanoseconds: Int) throws {
+        let idlePause = try MemifIdlePause(nanoseconds: idlePauseNanoseconds)
         let pair = try ChannelPair(client: { $0.receiveMode = mode })
         #expect(pair.client.waitUntilConnected(timeout: .seconds(5)) && pair.server.waitUntilConnected(timeout: .seconds(5)))
         let rounds = Atomic<Int>(0)
         let queue = pair.client.queue(0)
         let worker = MemifWorker.start(
-            name: "reflector", receiveMode: mode, wakeOn: [queue],
+            name: "reflector", receiveMode: mode, wakeOn: [queue], idlePause: idlePause,
             makeState: { Reflector(queue: queue) },
             body: { state in
                 rounds.add(1, ordering: .relaxed)
@@ -52,16 +55,17 @@ import Testing
         }
         // An idle worker sleeps on the eventfd (50 ms at most per sleep) instead of
         // spinning: in 300 ms it runs at most the polls before each sleep plus a re-check.
-        let pollsPerSleep: Int? =
+        // A polling worker with a pause runs at most one round per pause.
+        let most: Int? =
             switch mode {
-            case .polling: nil
-            case .interrupt: 2
-            case .adaptive(let idle): idle + 2
+            case .polling: idlePauseNanoseconds > 0 ? 2 * 300_000_000 / idlePauseNanoseconds : nil
+            case .interrupt: 8 * 2
+            case .adaptive(let idle): 8 * (idle + 2)
             }
-        if let pollsPerSleep {
+        if let most {
             let before = rounds.load(ordering: .relaxed)
             usleep(300_000)
-            #expect(rounds.load(ordering: .relaxed) - before <= 8 * pollsPerSleep)
+            #expect(rounds.load(ordering: .relaxed) - before <= most)
         }
     }
 
