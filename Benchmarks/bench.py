@@ -34,6 +34,7 @@ of docs/performance.md.
 """
 
 import argparse
+import collections
 import datetime
 import json
 import os
@@ -63,6 +64,13 @@ SINK_READ = "every-line"
 # --idle-pause sets it for a run.
 DEFAULT_SINK_IDLE_PAUSE_US = 5.0
 SINK_IDLE_PAUSE_US = DEFAULT_SINK_IDLE_PAUSE_US
+# memifctl sink settings a measurement uses; sink_read_bench.py varies them.
+Sink = collections.namedtuple("Sink", "read pause_us")
+
+
+def default_sink():
+    return Sink(SINK_READ, SINK_IDLE_PAUSE_US)
+
 
 
 def log(message):
@@ -140,12 +148,13 @@ def testpmd(role, socket, size):
     return Child(args), prefix
 
 
-def memifctl(role, socket, size, read=None):
+def memifctl(role, socket, size, sink=None):
     if role == "client":
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
     return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", read or SINK_READ, "--interval", str(SAMPLE_S), "--idle-pause", f"{SINK_IDLE_PAUSE_US:g}"])
+                  "--read", (sink or default_sink()).read, "--interval", str(SAMPLE_S),
+                  "--idle-pause", f"{(sink or default_sink()).pause_us:g}"])
 
 
 def samples(kind, text, size):
@@ -222,7 +231,7 @@ def paused(children, state):
             child.proc.send_signal(signal.SIGCONT)
 
 
-def run_pair(pair, size, args, state, read=None):
+def run_pair(pair, size, args, state, sink=None):
     """One measurement: the receiver's samples from segments the state probe found fast
     before and after and whose samples stay within 2x of each other (a switch of state
     inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples are
@@ -234,7 +243,7 @@ def run_pair(pair, size, args, state, read=None):
         rx, prefix = testpmd("server", name, size)
         prefixes.append(prefix)
     else:
-        rx = memifctl("server", name, size, read)
+        rx = memifctl("server", name, size, sink)
     tx = None
     kept, seen, tried = [], [], 0
     try:
@@ -317,14 +326,14 @@ class MachineState:
         return value
 
 
-def measure(pair, size, args, state, earlier, read=None):
+def measure(pair, size, args, state, earlier, sink=None):
     """One kept measurement of a pair (mean of its kept samples). `earlier` are this pair's
     kept rates at this size: a rate under half their best is a slow stretch the probe
     missed (the two states differ 3-15x, rounds by a few percent), measured again.
     Returns (rate, attempts, kept): kept is False when no attempt had enough fast samples,
     and the last attempt's rate (over all its samples when none were kept) is returned."""
     for attempt in range(1, args.attempts + 1):
-        kept, seen, tried = run_pair(pair, size, args, state, read)
+        kept, seen, tried = run_pair(pair, size, args, state, sink)
         enough = len(kept) >= needed_samples(args)
         rate = statistics.mean(kept if kept else seen)
         plausible = not earlier or rate >= 0.5 * max(earlier)
@@ -335,7 +344,7 @@ def measure(pair, size, args, state, earlier, read=None):
 
 
 def measure_rounds(variants, size, args, state, every_round=lambda: None):
-    """`args.runs` rounds at `size`, each measuring every variant, a (pair, sink read) tuple,
+    """`args.runs` rounds at `size`, each measuring every variant, a (pair, Sink) tuple,
     once; the order rotates so that no variant always runs first (or right after a wait).
     Returns three dicts keyed by variant: rates (one per round), attempts, and measurements
     kept although never steady."""
@@ -346,7 +355,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
         every_round()
         order = variants[run % len(variants):] + variants[:run % len(variants)]
         for variant in order:
-            rate, tries, kept = measure(variant[0], size, args, state, rates[variant], read=variant[1])
+            rate, tries, kept = measure(variant[0], size, args, state, rates[variant], sink=variant[1])
             rates[variant].append(rate)
             attempts[variant] += tries
             unkept[variant] += 0 if kept else 1
@@ -358,7 +367,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
         for i, rate in enumerate(rates[variant]):
             if rate < 0.5 * max(rates[variant]):
                 others = rates[variant][:i] + rates[variant][i + 1:]
-                again, tries, kept = measure(variant[0], size, args, state, others, read=variant[1])
+                again, tries, kept = measure(variant[0], size, args, state, others, sink=variant[1])
                 attempts[variant] += tries
                 log(f"{size:5d} B  run {i + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps was a slow "
                     f"stretch; again: {again / 1e6:.3f} Mpps{'' if kept else ' (not steady: kept anyway)'}")
@@ -367,9 +376,10 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
 
 
 def label(variant):
-    """A pair, with the sink's read pattern when a Swift sink receives."""
-    pair, read = variant
-    return f"{pair} ({read})" if pair.endswith("Swift") else pair
+    """A pair, with the sink's settings when a Swift sink receives."""
+    pair, sink = variant
+    sink = sink or default_sink()
+    return f"{pair} ({sink.read}, {sink.pause_us:g} us)" if pair.endswith("Swift") else pair
 
 
 def compiled(source, *flags):
@@ -582,7 +592,7 @@ def main():
     for size in sizes:
         if any(p["size"] == size for p in points):
             continue
-        variants = {pair: (pair, SINK_READ) for pair in PAIRS}
+        variants = {pair: (pair, default_sink()) for pair in PAIRS}
         found = measure_rounds(list(variants.values()), size, args, state,
                                every_round=lambda: latencies.append(core_latency()))
         rates, attempts, unkept = ({pair: d[v] for pair, v in variants.items()} for d in found)

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Where the receive side's time goes: the Swift sink's read pattern against the rate.
+"""Where the receive side's time goes: the Swift sink's read pattern and idle pause against the rate.
 
 The sink's instructions per packet do not depend on the frame size (Benchmarks/results/
 results.md), so what separates its rates from testpmd's is how many cache lines cross
 between the two cores and when. This measures, in the same rounds and with bench.py's
 fast-state gating, DPDK->DPDK against DPDK->Swift and Swift->Swift with the sink reading
 one word of the first cache line (testpmd `rxonly`'s own work on an mbuf) and one word of
-every line (the lines net_memif's copying receive pulls across).
+every line (the lines net_memif's copying receive pulls across), and with the sink spinning
+for each of --pauses microseconds after an empty poll (memifctl --idle-pause; 0 polls
+back-to-back, as testpmd does).
 
 Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
+           [--reads first-line,every-line] [--pauses 5]
 (after scripts/bench.sh has built the release binaries). Writes
 Benchmarks/results/sink-read.{json,md}.
 """
@@ -23,8 +26,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-READS = ["first-line", "every-line"]
-VARIANTS = [("DPDK->DPDK", None)] + [(pair, read) for pair in ("DPDK->Swift", "Swift->Swift") for read in READS]
 
 
 def main():
@@ -35,18 +36,26 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--attempts", type=int, default=6)
     parser.add_argument("--wait-limit", type=float, default=180)
+    parser.add_argument("--reads", default="first-line,every-line")
+    parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK_IDLE_PAUSE_US:g}",
+                        help="sink idle pauses to compare, microseconds")
     args = parser.parse_args()
+    variants = [("DPDK->DPDK", None)] + [
+        (pair, bench.Sink(read, float(pause)))
+        for pair in ("DPDK->Swift", "Swift->Swift") for read in args.reads.split(",") for pause in args.pauses.split(",")]
     for exe in (bench.MEMIFCTL, bench.TESTPMD):
         if not os.access(exe, os.X_OK):
             sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
     state = bench.MachineState(args.wait_limit)
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        rates, attempts, unkept = bench.measure_rounds(VARIANTS, size, args, state)
-        reference = statistics.median(rates[VARIANTS[0]])
-        for variant in VARIANTS:
+        rates, attempts, unkept = bench.measure_rounds(variants, size, args, state)
+        reference = statistics.median(rates[variants[0]])
+        for variant in variants:
             median = statistics.median(rates[variant])
-            rows.append({"size": size, "pair": variant[0], "read": variant[1],
+            sink = variant[1]
+            rows.append({"size": size, "pair": variant[0], "read": sink.read if sink else None,
+                         "idle_pause_us": sink.pause_us if sink else None,
                          "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
                          "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),
                          "attempts": attempts[variant], "not_steady": unkept[variant]})
@@ -66,10 +75,11 @@ def markdown(result):
     m = result["machine"]
     lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
              f"median Mpps, ratio to DPDK->DPDK over the same rounds.", "",
-             "| size | pair | sink reads | Mpps | ratio | runs (Mpps) |", "|---:|---|---|---:|---:|---|"]
+             "| size | pair | sink reads | idle pause | Mpps | ratio | runs (Mpps) |", "|---:|---|---|---:|---:|---:|---|"]
     for r in result["rows"]:
         runs = " ".join(f"{x:.2f}" for x in r["runs_mpps"])
-        lines.append(f"| {r['size']} B | {r['pair']} | {r['read'] or 'copy (net_memif)'} | {r['mpps']:.2f} | "
+        pause = "none" if r.get("idle_pause_us") is None else f"{r['idle_pause_us']:g} us"
+        lines.append(f"| {r['size']} B | {r['pair']} | {r['read'] or 'copy (net_memif)'} | {pause} | {r['mpps']:.2f} | "
                      f"{r['ratio']:.2f}x | {runs} |")
     return "\n".join(lines) + "\n"
 
