@@ -11,9 +11,9 @@ for each of --pauses microseconds after an empty poll (memifctl --idle-pause; 0 
 back-to-back, as testpmd does).
 
 Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
-           [--reads first-line,every-line] [--pauses 5]
+           [--reads first-line,every-line] [--pauses 5] [--out sink-read]
 (after scripts/bench.sh has built the release binaries). Writes
-Benchmarks/results/sink-read.{json,md}.
+Benchmarks/results/OUT.{json,md}.
 """
 
 import argparse
@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--attempts", type=int, default=6)
     parser.add_argument("--wait-limit", type=float, default=180)
     parser.add_argument("--reads", default="first-line,every-line")
+    parser.add_argument("--out", default="sink-read", help="results file name, without extension")
     parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK_IDLE_PAUSE_US:g}",
                         help="sink idle pauses to compare, microseconds")
     args = parser.parse_args()
@@ -63,10 +64,10 @@ def main():
               "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds, "rows": rows,
               "state_probe_mpps": state.summary()}
     os.makedirs(bench.RESULTS, exist_ok=True)
-    with open(os.path.join(bench.RESULTS, "sink-read.json"), "w") as f:
+    with open(os.path.join(bench.RESULTS, args.out + ".json"), "w") as f:
         json.dump(result, f, indent=1)
     text = markdown(result)
-    with open(os.path.join(bench.RESULTS, "sink-read.md"), "w") as f:
+    with open(os.path.join(bench.RESULTS, args.out + ".md"), "w") as f:
         f.write(text)
     print(text)
 
