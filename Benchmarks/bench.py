@@ -58,19 +58,10 @@ TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 SIZES = [64, 128, 256, 512, 1024, 1500, 4400, 9000]
 PAIRS = ["DPDK->DPDK", "Swift->DPDK", "DPDK->Swift", "Swift->Swift"]
 SENDER_CPU, RECEIVER_CPU = 0, 1
-# What memifctl's sink reads of each frame (see the top); Benchmarks/sink_read_bench.py varies it.
-SINK_READ = "every-line"
-# Microseconds memifctl's sink spins after an empty poll, so a batch builds up (see the top);
-# --idle-pause sets it for a run.
-DEFAULT_SINK_IDLE_PAUSE_US = 5.0
-SINK_IDLE_PAUSE_US = DEFAULT_SINK_IDLE_PAUSE_US
-# memifctl sink settings a measurement uses; sink_read_bench.py varies them.
+# memifctl sink settings (see the top): what it reads of each frame, and the microseconds it
+# spins after an empty poll so a batch builds up. --idle-pause and sink_read_bench.py vary them.
 Sink = collections.namedtuple("Sink", "read pause_us")
-
-
-def default_sink():
-    return Sink(SINK_READ, SINK_IDLE_PAUSE_US)
-
+DEFAULT_SINK = Sink("every-line", 5.0)
 
 
 def log(message):
@@ -153,8 +144,8 @@ def memifctl(role, socket, size, sink=None):
         return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
     return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", (sink or default_sink()).read, "--interval", str(SAMPLE_S),
-                  "--idle-pause", f"{(sink or default_sink()).pause_us:g}"])
+                  "--read", (sink or DEFAULT_SINK).read, "--interval", str(SAMPLE_S),
+                  "--idle-pause", f"{(sink or DEFAULT_SINK).pause_us:g}"])
 
 
 def samples(kind, text, size):
@@ -378,7 +369,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
 def label(variant):
     """A pair, with the sink's settings when a Swift sink receives."""
     pair, sink = variant
-    sink = sink or default_sink()
+    sink = sink or DEFAULT_SINK
     return f"{pair} ({sink.read}, {sink.pause_us:g} us)" if pair.endswith("Swift") else pair
 
 
@@ -557,7 +548,7 @@ def main():
     parser.add_argument("--wait-limit", type=float, default=120,
                         help="seconds of segments one attempt runs while looking for fast ones")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--idle-pause", type=float, default=DEFAULT_SINK_IDLE_PAUSE_US,
+    parser.add_argument("--idle-pause", type=float, default=DEFAULT_SINK.pause_us,
                         help="microseconds memifctl's sink spins after an empty poll (0: back-to-back, as testpmd)")
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
@@ -565,8 +556,6 @@ def main():
                         help="keep the sizes already in results/results.partial.json (an interrupted run) and "
                              "measure only the rest of --sizes; with nothing left, just writes the report")
     args = parser.parse_args()
-    global SINK_IDLE_PAUSE_US
-    SINK_IDLE_PAUSE_US = args.idle_pause
     if args.quick:
         args.runs, args.seconds, args.sizes = 1, 2, "64,1500"
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -592,7 +581,8 @@ def main():
     for size in sizes:
         if any(p["size"] == size for p in points):
             continue
-        variants = {pair: (pair, default_sink()) for pair in PAIRS}
+        sink = DEFAULT_SINK._replace(pause_us=args.idle_pause)
+        variants = {pair: (pair, sink) for pair in PAIRS}
         found = measure_rounds(list(variants.values()), size, args, state,
                                every_round=lambda: latencies.append(core_latency()))
         rates, attempts, unkept = ({pair: d[v] for pair, v in variants.items()} for d in found)

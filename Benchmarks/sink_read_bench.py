@@ -38,7 +38,7 @@ def main():
     parser.add_argument("--wait-limit", type=float, default=180)
     parser.add_argument("--reads", default="first-line,every-line")
     parser.add_argument("--out", default="sink-read", help="results file name, without extension")
-    parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK_IDLE_PAUSE_US:g}",
+    parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK.pause_us:g}",
                         help="sink idle pauses to compare, microseconds")
     args = parser.parse_args()
     variants = [("DPDK->DPDK", None)] + [

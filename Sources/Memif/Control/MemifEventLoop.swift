@@ -110,17 +110,11 @@ public final class MemifEventLoop: @unchecked Sendable {
         let id = nextTimerID
         nextTimerID += 1
         let nanos = UInt64(delay.components.seconds) * 1_000_000_000 + UInt64(delay.components.attoseconds / 1_000_000_000)
-        timers.append((id, Self.now() + nanos, work))
+        timers.append((id, MonotonicClock.nanoseconds() + nanos, work))
         return id
     }
 
     func cancel(_ timer: UInt64) { timers.removeAll { $0.id == timer } }
-
-    private static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 
     private func run() {
         loopThreadID.store(UInt(pthread_self()), ordering: .relaxed)
@@ -163,7 +157,7 @@ public final class MemifEventLoop: @unchecked Sendable {
     }
 
     private func runDueTimers() {
-        let now = Self.now()
+        let now = MonotonicClock.nanoseconds()
         let due = timers.filter { $0.deadline <= now }
         guard !due.isEmpty else { return }
         timers.removeAll { $0.deadline <= now }
@@ -172,7 +166,7 @@ public final class MemifEventLoop: @unchecked Sendable {
 
     private func nextTimeout() -> Int32 {
         guard let next = timers.map(\.deadline).min() else { return -1 }
-        let now = Self.now()
+        let now = MonotonicClock.nanoseconds()
         guard next > now else { return 0 }
         return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
     }

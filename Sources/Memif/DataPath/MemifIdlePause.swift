@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CMemifLinux
 
 /// How long a polling loop waits after a round that moved nothing before it polls again.
@@ -14,7 +11,7 @@ import CMemifLinux
 ///
 /// The wait spins (x86 `pause`) on the monotonic clock: it never sleeps, yields or makes a
 /// system call (the clock is read through the vDSO), and it runs only when a round was empty.
-public struct MemifIdlePause: Sendable, Equatable, CustomStringConvertible {
+public struct MemifIdlePause: Sendable, Equatable {
     /// The longest pause: beyond a millisecond, interrupt or adaptive mode suits better.
     public static let maximumNanoseconds = 1_000_000
 
@@ -34,8 +31,6 @@ public struct MemifIdlePause: Sendable, Equatable, CustomStringConvertible {
 
     private init(checked nanoseconds: Int) { self.nanoseconds = nanoseconds }
 
-    public var description: String { "\(nanoseconds) ns" }
-
     /// Spins for the pause; with none, one `pause` instruction (what an empty poll does).
     @inlinable
     public func wait() {
@@ -43,14 +38,7 @@ public struct MemifIdlePause: Sendable, Equatable, CustomStringConvertible {
             cmemif_cpu_relax()
             return
         }
-        let end = Self.now() &+ nanoseconds
-        repeat { cmemif_cpu_relax() } while Self.now() < end
-    }
-
-    @inlinable
-    static func now() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return ts.tv_sec &* 1_000_000_000 &+ ts.tv_nsec
+        let end = MonotonicClock.nanoseconds() &+ UInt64(nanoseconds)
+        repeat { cmemif_cpu_relax() } while MonotonicClock.nanoseconds() < end
     }
 }
