@@ -13,7 +13,7 @@ one word per line). memifctl's sink waits 5 us after an empty poll (docs/perform
 
 Each point is several rounds; a round measures the four pairs one after another (the order
 rotates between rounds); a point's rate is the median over rounds, and its ratio is that median
-over DPDK->DPDK's. A measurement's rate is the mean of the receiver's 0.1 s rate reports
+over DPDK->DPDK's. A measurement's rate is the median of the receiver's 0.1 s rate reports
 (memifctl --interval 0.1; testpmd interactive, asked "show port stats 0" every 0.1 s), taken
 after a warm-up and only while the machine is in its fast state.
 
@@ -317,21 +317,31 @@ class MachineState:
         return value
 
 
+def slow_stretch(rate, others):
+    """True for a rate that a slow or mixed stretch spoiled although the probe let it
+    through, judged against the same pair's other rates at this size: under half their best
+    (the two states differ 3-15x), or, once two are in, under 80% of their median (rounds in
+    the fast state differ by 10-20%, and a slow stretch only ever lowers a rate)."""
+    if not others:
+        return False
+    return rate < 0.5 * max(others) or (len(others) >= 2 and rate < 0.8 * statistics.median(others))
+
+
 def measure(pair, size, args, state, earlier, sink=None):
-    """One kept measurement of a pair (mean of its kept samples). `earlier` are this pair's
-    kept rates at this size: a rate under half their best is a slow stretch the probe
-    missed (the two states differ 3-15x, rounds by a few percent), measured again.
+    """One kept measurement of a pair: the median of its kept samples (a 0.1 s report that
+    caught the start of a slow stretch inside a kept segment does not move it). `earlier`
+    are this pair's kept rates at this size; a slow stretch (above) is measured again.
     Returns (rate, attempts, kept): kept is False when no attempt had enough fast samples,
     and the last attempt's rate (over all its samples when none were kept) is returned."""
     for attempt in range(1, args.attempts + 1):
         kept, seen, tried = run_pair(pair, size, args, state, sink)
         enough = len(kept) >= needed_samples(args)
-        rate = statistics.mean(kept if kept else seen)
-        plausible = not earlier or rate >= 0.5 * max(earlier)
+        rate = statistics.median(kept if kept else seen)
+        plausible = not slow_stretch(rate, earlier)
         if (enough and plausible) or attempt == args.attempts:
             return rate, attempt, enough
         log(f"{size:5d} B  {pair:13s} again: {len(kept)} of {len(seen)} samples fast in {tried} segments, "
-            f"{rate / 1e6:.2f} Mpps{'' if plausible else ' (under half this pair' + chr(39) + 's best)'}")
+            f"{rate / 1e6:.2f} Mpps{'' if plausible else ' (a slow stretch, by this pair' + chr(39) + 's other rounds)'}")
 
 
 def measure_rounds(variants, size, args, state, every_round=lambda: None):
@@ -352,12 +362,12 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
             unkept[variant] += 0 if kept else 1
             log(f"{size:5d} B  run {run + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps"
                 f"{'' if kept else '  (never in a steady fast state: kept anyway)'}")
-    # A variant's first rounds had no earlier rate to be judged against: now that all are
-    # in, a rate under half the variant's best at this size is a missed slow stretch.
+    # A variant's first rounds had little or nothing earlier to be judged against: now that
+    # all are in, each is judged against the others.
     for variant in variants:
         for i, rate in enumerate(rates[variant]):
-            if rate < 0.5 * max(rates[variant]):
-                others = rates[variant][:i] + rates[variant][i + 1:]
+            others = rates[variant][:i] + rates[variant][i + 1:]
+            if slow_stretch(rate, others):
                 again, tries, kept = measure(variant[0], size, args, state, others, sink=variant[1])
                 attempts[variant] += tries
                 log(f"{size:5d} B  run {i + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps was a slow "
@@ -463,8 +473,8 @@ def markdown(result):
     lines = [f"Run {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
              f"kernel {result['machine']['kernel']}, DPDK {result['machine']['dpdk']}, {result['machine']['swift']}.",
              f"memifctl's sink spins {result.get('sink_idle_pause_us', 0):g} us after an empty poll (testpmd: none). "
-             f"{rounds_text(result)} per point; a measurement is {result['seconds']:g} s of the receiver's 0.1 s "
-             f"rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
+             f"{rounds_text(result)} per point; a measurement is the median of {result['seconds']:g} s of the receiver's "
+             f"0.1 s rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
              "(run with both peers paused) found fast on both sides; median Mpps, Gbit/s of frame bytes, and "
              "the ratio of a pair's median to DPDK->DPDK's median over the same rounds. State probe: best "
              f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
