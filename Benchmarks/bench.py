@@ -62,6 +62,11 @@ SENDER_CPU, RECEIVER_CPU = 0, 1
 # spins after an empty poll so a batch builds up. --idle-pause and sink_read_bench.py vary them.
 Sink = collections.namedtuple("Sink", "read pause_us")
 DEFAULT_SINK = Sink("every-line", 5.0)
+# What one measurement runs: a pair, the Swift sink's settings (None: DEFAULT_SINK), and the
+# memif role of the receiver (the sender takes the other). bench.py's table has the receiver
+# as server throughout; orientation_bench.py compares both roles.
+Variant = collections.namedtuple("Variant", "pair sink receiver_role", defaults=(None, "server"))
+SENDER_ROLE = {"server": "client", "client": "server"}  # by the receiver's
 
 
 def log(message):
@@ -121,14 +126,15 @@ def listening(name):
     return False
 
 
-def testpmd(role, socket, size):
+def testpmd(sending, role, socket, size):
+    """testpmd as the sender (`txonly`) or the receiver (`rxonly`), memif `role` server or client."""
     prefix = "memif-bench-" + uuid.uuid4().hex[:8]
     # Main lcore on the other side's core (it only prints stats); forwarding lcore pinned.
-    main = RECEIVER_CPU if role == "client" else SENDER_CPU
+    main = RECEIVER_CPU if sending else SENDER_CPU
     args = [TESTPMD, "-l", "0,1", "--main-lcore", str(main), "--no-huge", "-m", "1024", "--no-pci",
             "--file-prefix=" + prefix, f"--vdev=net_memif0,role={role},id=0,socket={socket}", "--",
             "--nb-cores=1", "--no-mlockall", "--total-num-mbufs=16384"]
-    if role == "client":
+    if sending:
         if size > 2048:  # txonly builds single-segment frames: the mbuf must hold one
             args.append("--mbuf-size=10240")  # (before --txpkts, which is checked against it)
         args += ["--forward-mode=txonly", f"--txpkts={size}"]
@@ -139,11 +145,12 @@ def testpmd(role, socket, size):
     return Child(args), prefix
 
 
-def memifctl(role, socket, size, sink=None):
-    if role == "client":
-        return Child([MEMIFCTL, "source", "--role", "client", "--socket", "@" + socket,
+def memifctl(sending, role, socket, size, sink=None):
+    """memifctl as the sender (`source`) or the receiver (`sink`), memif `role` server or client."""
+    if sending:
+        return Child([MEMIFCTL, "source", "--role", role, "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size)])
-    return Child([MEMIFCTL, "sink", "--role", "server", "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
+    return Child([MEMIFCTL, "sink", "--role", role, "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
                   "--read", (sink or DEFAULT_SINK).read, "--interval", str(SAMPLE_S),
                   "--idle-pause", f"{(sink or DEFAULT_SINK).pause_us:g}"])
 
@@ -222,32 +229,39 @@ def paused(children, state):
             child.proc.send_signal(signal.SIGCONT)
 
 
-def run_pair(pair, size, args, state, sink=None):
-    """One measurement: the receiver's samples from segments the state probe found fast
-    before and after and whose samples stay within 2x of each other (a switch of state
-    inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples are
-    kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried)."""
+def run_pair(variant, size, args, state):
+    """One measurement of a Variant: the receiver's samples from segments the state probe
+    found fast before and after and whose samples stay within 2x of each other (a switch of
+    state inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples
+    are kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried)."""
+    pair = variant.pair
     sender, receiver = pair.split("->")
     name = "memif-bench-" + uuid.uuid4().hex[:8]
     prefixes = []
-    if receiver == "DPDK":
-        rx, prefix = testpmd("server", name, size)
-        prefixes.append(prefix)
-    else:
-        rx = memifctl("server", name, size, sink)
-    tx = None
-    kept, seen, tried = [], [], 0
-    try:
-        deadline = time.time() + 15
-        while not listening(name):
-            if time.time() > deadline or rx.proc.poll() is not None:
-                raise RuntimeError(f"{pair}: receiver never listened:\n{rx.stop()[-2000:]}")
-            time.sleep(0.05)
-        if sender == "DPDK":
-            tx, prefix = testpmd("client", name, size)
+    children = {}
+
+    def start(sending):
+        kind = sender if sending else receiver
+        role = variant.receiver_role if not sending else SENDER_ROLE[variant.receiver_role]
+        if kind == "DPDK":
+            child, prefix = testpmd(sending, role, name, size)
             prefixes.append(prefix)
         else:
-            tx = memifctl("client", name, size)
+            child = memifctl(sending, role, name, size, variant.sink)
+        children["tx" if sending else "rx"] = child
+        return child
+
+    kept, seen, tried = [], [], 0
+    try:
+        # The server first: the client connects to its socket.
+        server = start(sending=variant.receiver_role == "client")
+        deadline = time.time() + 15
+        while not listening(name):
+            if time.time() > deadline or server.proc.poll() is not None:
+                raise RuntimeError(f"{label(variant)}: the server never listened:\n{server.stop()[-2000:]}")
+            time.sleep(0.05)
+        start(sending=variant.receiver_role == "server")
+        tx, rx = children["tx"], children["rx"]
         # testpmd drops what arrives in its first second; both sides warm caches and rings.
         receiving = Receiver(receiver, rx, size)
         time.sleep(args.warmup)
@@ -265,8 +279,8 @@ def run_pair(pair, size, args, state, sink=None):
             seen += rates
             before = after
     finally:
-        tx_text = tx.stop() if tx else ""
-        rx_text = rx.stop()
+        tx_text = children["tx"].stop() if "tx" in children else ""
+        rx_text = children["rx"].stop() if "rx" in children else ""
         for prefix in prefixes:
             shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
     if not seen:
@@ -327,26 +341,26 @@ def slow_stretch(rate, others):
     return rate < 0.5 * max(others) or (len(others) >= 2 and rate < 0.8 * statistics.median(others))
 
 
-def measure(pair, size, args, state, earlier, sink=None):
+def measure(variant, size, args, state, earlier):
     """One kept measurement of a pair: the median of its kept samples (a 0.1 s report that
     caught the start of a slow stretch inside a kept segment does not move it). `earlier`
     are this pair's kept rates at this size; a slow stretch (above) is measured again.
     Returns (rate, attempts, kept): kept is False when no attempt had enough fast samples,
     and the last attempt's rate (over all its samples when none were kept) is returned."""
     for attempt in range(1, args.attempts + 1):
-        kept, seen, tried = run_pair(pair, size, args, state, sink)
+        kept, seen, tried = run_pair(variant, size, args, state)
         enough = len(kept) >= needed_samples(args)
         rate = statistics.median(kept if kept else seen)
         plausible = not slow_stretch(rate, earlier)
         if (enough and plausible) or attempt == args.attempts:
             return rate, attempt, enough
-        log(f"{size:5d} B  {pair:13s} again: {len(kept)} of {len(seen)} samples fast in {tried} segments, "
+        log(f"{size:5d} B  {label(variant):13s} again: {len(kept)} of {len(seen)} samples fast in {tried} segments, "
             f"{rate / 1e6:.2f} Mpps{'' if plausible else ' (a slow stretch, by this pair' + chr(39) + 's other rounds)'}")
 
 
 def measure_rounds(variants, size, args, state, every_round=lambda: None):
-    """`args.runs` rounds at `size`, each measuring every variant, a (pair, Sink) tuple,
-    once; the order rotates so that no variant always runs first (or right after a wait).
+    """`args.runs` rounds at `size`, each measuring every Variant once; the order rotates
+    so that no variant always runs first (or right after a wait).
     Returns three dicts keyed by variant: rates (one per round), attempts, and measurements
     kept although never steady."""
     rates = {v: [] for v in variants}
@@ -356,7 +370,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
         every_round()
         order = variants[run % len(variants):] + variants[:run % len(variants)]
         for variant in order:
-            rate, tries, kept = measure(variant[0], size, args, state, rates[variant], sink=variant[1])
+            rate, tries, kept = measure(variant, size, args, state, rates[variant])
             rates[variant].append(rate)
             attempts[variant] += tries
             unkept[variant] += 0 if kept else 1
@@ -368,7 +382,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
         for i, rate in enumerate(rates[variant]):
             others = rates[variant][:i] + rates[variant][i + 1:]
             if slow_stretch(rate, others):
-                again, tries, kept = measure(variant[0], size, args, state, others, sink=variant[1])
+                again, tries, kept = measure(variant, size, args, state, others)
                 attempts[variant] += tries
                 log(f"{size:5d} B  run {i + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps was a slow "
                     f"stretch; again: {again / 1e6:.3f} Mpps{'' if kept else ' (not steady: kept anyway)'}")
@@ -377,10 +391,11 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
 
 
 def label(variant):
-    """A pair, with the sink's settings when a Swift sink receives."""
-    pair, sink = variant
-    sink = sink or DEFAULT_SINK
-    return f"{pair} ({sink.read}, {sink.pause_us:g} us)" if pair.endswith("Swift") else pair
+    """A pair, with the sink's settings when a Swift sink receives and the roles when the
+    receiver is the client."""
+    sink = variant.sink or DEFAULT_SINK
+    text = f"{variant.pair} ({sink.read}, {sink.pause_us:g} us)" if variant.pair.endswith("Swift") else variant.pair
+    return text + (", receiver client" if variant.receiver_role == "client" else "")
 
 
 def compiled(source, *flags):
@@ -592,7 +607,7 @@ def main():
         if any(p["size"] == size for p in points):
             continue
         sink = DEFAULT_SINK._replace(pause_us=args.idle_pause)
-        variants = {pair: (pair, sink) for pair in PAIRS}
+        variants = {pair: Variant(pair, sink) for pair in PAIRS}
         found = measure_rounds(list(variants.values()), size, args, state,
                                every_round=lambda: latencies.append(core_latency()))
         rates, attempts, unkept = ({pair: d[v] for pair, v in variants.items()} for d in found)

@@ -41,8 +41,8 @@ def main():
     parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK.pause_us:g}",
                         help="sink idle pauses to compare, microseconds")
     args = parser.parse_args()
-    variants = [("DPDK->DPDK", None)] + [
-        (pair, bench.Sink(read, float(pause)))
+    variants = [bench.Variant("DPDK->DPDK")] + [
+        bench.Variant(pair, bench.Sink(read, float(pause)))
         for pair in ("DPDK->Swift", "Swift->Swift") for read in args.reads.split(",") for pause in args.pauses.split(",")]
     for exe in (bench.MEMIFCTL, bench.TESTPMD):
         if not os.access(exe, os.X_OK):
@@ -54,8 +54,8 @@ def main():
         reference = statistics.median(rates[variants[0]])
         for variant in variants:
             median = statistics.median(rates[variant])
-            sink = variant[1]
-            rows.append({"size": size, "pair": variant[0], "read": sink.read if sink else None,
+            sink = variant.sink
+            rows.append({"size": size, "pair": variant.pair, "read": sink.read if sink else None,
                          "idle_pause_us": sink.pause_us if sink else None,
                          "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
                          "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),

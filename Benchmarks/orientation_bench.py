@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The mixed pairs in both memif orientations: which side is the client matters.
+
+bench.py runs every pair with the sender as memif client and the receiver as server. In
+memif the client allocates the shared memory and decides which buffer each descriptor
+points at; a server reads and writes where it is told. So in bench.py's DPDK->Swift, testpmd
+(the client) owns the buffers and our sink cannot lay them out. This runs, in the same
+rounds and with bench.py's gating, DPDK->DPDK, Swift->DPDK and DPDK->Swift once with the
+receiver as server (bench.py's orientation) and once with the receiver as client (the sender
+is then the server: testpmd `txonly` and `memifctl source` both serve), and reports each
+mixed pair against DPDK->DPDK in the same orientation. A CNF is a memif client in both
+directions (Calico/VPP's VPP is the server), so the client rows are the pod side's seat.
+
+Usage: python3 Benchmarks/orientation_bench.py [--sizes 64,512,1500] [--runs 3]
+           [--out orientation]
+(after scripts/bench.sh has built the release binaries). Writes
+Benchmarks/results/OUT.{json,md}.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+MIXED = ["Swift->DPDK", "DPDK->Swift"]
+ROLES = ["server", "client"]  # of the receiver
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="64,512,1500")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--attempts", type=int, default=4)
+    parser.add_argument("--wait-limit", type=float, default=120)
+    parser.add_argument("--out", default="orientation", help="results file name, without extension")
+    args = parser.parse_args()
+    for exe in (bench.MEMIFCTL, bench.TESTPMD):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
+    variants = [bench.Variant(pair, None, role) for role in ROLES for pair in ["DPDK->DPDK"] + MIXED]
+    state = bench.MachineState(args.wait_limit)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rates, attempts, unkept = bench.measure_rounds(variants, size, args, state)
+        for variant in variants:
+            reference = statistics.median(rates[bench.Variant("DPDK->DPDK", None, variant.receiver_role)])
+            median = statistics.median(rates[variant])
+            rows.append({"size": size, "pair": variant.pair, "receiver_role": variant.receiver_role,
+                         "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
+                         "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),
+                         "attempts": attempts[variant], "not_steady": unkept[variant]})
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds,
+              "sink": bench.DEFAULT_SINK._asdict(), "rows": rows, "state_probe_mpps": state.summary()}
+    os.makedirs(bench.RESULTS, exist_ok=True)
+    with open(os.path.join(bench.RESULTS, args.out + ".json"), "w") as f:
+        json.dump(result, f, indent=1)
+    text = markdown(result)
+    with open(os.path.join(bench.RESULTS, args.out + ".md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def markdown(result):
+    m = result["machine"]
+    lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+             "bench.py's measurement and gating; median Mpps and the ratio to DPDK->DPDK in the same "
+             "orientation over the same rounds.", "",
+             "| size | receiver is | DPDK->DPDK | Swift->DPDK | DPDK->Swift |", "|---:|---|---:|---:|---:|"]
+    for size in sorted({r["size"] for r in result["rows"]}):
+        for role in ROLES:
+            cells = []
+            for pair in ["DPDK->DPDK"] + MIXED:
+                r = next(r for r in result["rows"] if r["size"] == size and r["pair"] == pair and r["receiver_role"] == role)
+                cells.append(f"{r['mpps']:.2f} Mpps ({r['ratio']:.2f}x)")
+            lines.append(f"| {size} B | {role} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
