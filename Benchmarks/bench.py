@@ -390,6 +390,27 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
     return rates, attempts, unkept
 
 
+def study_row(variant, size, found, reference):
+    """One Variant's row in a side study (sink_read_bench.py, orientation_bench.py): its
+    rates over the rounds `found` (measure_rounds' three dicts) and its median's ratio to
+    `reference`."""
+    rates, attempts, unkept = found
+    median = statistics.median(rates[variant])
+    return {"size": size, "pair": variant.pair, "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
+            "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),
+            "attempts": attempts[variant], "not_steady": unkept[variant]}
+
+
+def write_study(name, result, table):
+    """Writes a side study's Benchmarks/results/NAME.{json,md} and prints the table."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name + ".json"), "w") as f:
+        json.dump(result, f, indent=1)
+    with open(os.path.join(RESULTS, name + ".md"), "w") as f:
+        f.write(table)
+    print(table)
+
+
 def label(variant):
     """A pair, with the sink's settings when a Swift sink receives and the roles when the
     receiver is the client."""

@@ -19,7 +19,6 @@ Benchmarks/results/OUT.{json,md}.
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
@@ -48,24 +47,14 @@ def main():
     state = bench.MachineState(args.wait_limit)
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        rates, attempts, unkept = bench.measure_rounds(variants, size, args, state)
+        found = bench.measure_rounds(variants, size, args, state)
         for variant in variants:
-            reference = statistics.median(rates[bench.Variant("DPDK->DPDK", None, variant.receiver_role)])
-            median = statistics.median(rates[variant])
-            rows.append({"size": size, "pair": variant.pair, "receiver_role": variant.receiver_role,
-                         "runs_mpps": [round(r / 1e6, 3) for r in rates[variant]],
-                         "mpps": round(median / 1e6, 3), "ratio": round(median / reference, 3),
-                         "attempts": attempts[variant], "not_steady": unkept[variant]})
+            reference = statistics.median(found[0][bench.Variant("DPDK->DPDK", None, variant.receiver_role)])
+            rows.append({**bench.study_row(variant, size, found, reference), "receiver_role": variant.receiver_role})
     result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds,
               "sink": bench.DEFAULT_SINK._asdict(), "rows": rows, "state_probe_mpps": state.summary()}
-    os.makedirs(bench.RESULTS, exist_ok=True)
-    with open(os.path.join(bench.RESULTS, args.out + ".json"), "w") as f:
-        json.dump(result, f, indent=1)
-    text = markdown(result)
-    with open(os.path.join(bench.RESULTS, args.out + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    bench.write_study(args.out, result, markdown(result))
 
 
 def markdown(result):
