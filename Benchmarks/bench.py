@@ -585,15 +585,20 @@ def update_doc(table):
         f.write(head + begin + "\n" + table + "\n![throughput by frame size](../Benchmarks/results/throughput.svg)\n" + end + tail)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+def measurement_arguments(parser, sizes, runs, attempts=4, wait_limit=120):
+    """The options of a measurement (run_pair, measure_rounds), shared with the side studies."""
+    parser.add_argument("--sizes", default=sizes)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--seconds", type=float, default=2, help="fast-state seconds of samples per measurement")
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--attempts", type=int, default=4, help="tries per measurement to find a steady fast state")
-    parser.add_argument("--wait-limit", type=float, default=120,
+    parser.add_argument("--attempts", type=int, default=attempts, help="tries per measurement to find a steady fast state")
+    parser.add_argument("--wait-limit", type=float, default=wait_limit,
                         help="seconds of segments one attempt runs while looking for fast ones")
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    measurement_arguments(parser, sizes=",".join(map(str, SIZES)), runs=5)
     parser.add_argument("--idle-pause", type=float, default=DEFAULT_SINK.pause_us,
                         help="microseconds memifctl's sink spins after an empty poll (0: back-to-back, as testpmd)")
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")

@@ -32,12 +32,7 @@ ROLES = ["server", "client"]  # of the receiver
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="64,512,1500")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=2)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--attempts", type=int, default=4)
-    parser.add_argument("--wait-limit", type=float, default=120)
+    bench.measurement_arguments(parser, sizes="64,512,1500", runs=3)
     parser.add_argument("--out", default="orientation", help="results file name, without extension")
     args = parser.parse_args()
     for exe in (bench.MEMIFCTL, bench.TESTPMD):

@@ -29,12 +29,7 @@ import bench  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="512,1500")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--attempts", type=int, default=6)
-    parser.add_argument("--wait-limit", type=float, default=180)
+    bench.measurement_arguments(parser, sizes="512,1500", runs=3, attempts=6, wait_limit=180)
     parser.add_argument("--reads", default="first-line,every-line")
     parser.add_argument("--out", default="sink-read", help="results file name, without extension")
     parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK.pause_us:g}",
