@@ -178,9 +178,13 @@ def samples(kind, text, size):
 
 
 def check_size(measured, size, text, tolerance=0.02):
-    """Catches a peer that silently sent another size (testpmd falls back to 64 B)."""
-    if abs(measured - size) > tolerance * size + 1:
+    """Catches a peer that silently sent another size (testpmd falls back to 64 B, off by a
+    factor). Up to 10% off is only noted: testpmd receiving chained 9000 B frames as memif
+    client has reported 3% more bytes than frames in one interval (unexplained)."""
+    if abs(measured - size) > 0.1 * size + 1:
         raise RuntimeError(f"receiver saw {measured:.0f}-byte frames, expected {size}:\n{text[-2000:]}")
+    if abs(measured - size) > tolerance * size + 1:
+        log(f"note: testpmd reported {measured:.0f}-byte frames in one interval, expected {size}")
 
 
 # A measurement alternates state probes and segments of receiver samples (see the top).
