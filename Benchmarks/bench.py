@@ -6,14 +6,21 @@ Four pairs, sender (memif client) -> receiver (memif server), one pinned core ea
   Swift->DPDK   memifctl source -> testpmd rxonly
   DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line --idle-pause 5
   Swift->Swift  memifctl source -> memifctl sink --read every-line --idle-pause 5
+and two more with the roles swapped, sender (memif server) -> receiver (memif client):
+  DPDK->DPDK    testpmd txonly  -> testpmd rxonly
+  DPDK->Swift   testpmd txonly  -> memifctl sink (as above)
+so that each mixed pair is also measured with our side as client, the seat a CNF takes
+(Calico/VPP's VPP serves), against DPDK->DPDK in the same orientation. The targets judge
+the mixed pairs there; DPDK->Swift with our sink as server shares DPDK->DPDK's client
+sender, whose pace no server receiver sets, and is reported beside them.
 Equal work: both senders write whole frames into shared memory; both receivers read every
 cache line of each frame (net_memif's receive copies each frame into an mbuf; memifctl reads
 one word per line). memifctl's sink waits 5 us after an empty poll (docs/performance.md,
 "Idle pause"); testpmd polls back-to-back, its default.
 
-Each point is several rounds; a round measures the four pairs one after another (the order
+Each point is several rounds; a round measures the six pairs one after another (the order
 rotates between rounds); a point's rate is the median over rounds, and its ratio is that median
-over DPDK->DPDK's. A measurement's rate is the median of the receiver's 0.1 s rate reports
+over the median of DPDK->DPDK in the same orientation. A measurement's rate is the median of the receiver's 0.1 s rate reports
 (memifctl --interval 0.1; testpmd interactive, asked "show port stats 0" every 0.1 s), taken
 after a warm-up and only while the machine is in its fast state.
 
@@ -63,10 +70,13 @@ SENDER_CPU, RECEIVER_CPU = 0, 1
 Sink = collections.namedtuple("Sink", "read pause_us")
 DEFAULT_SINK = Sink("every-line", 5.0)
 # What one measurement runs: a pair, the Swift sink's settings (None: DEFAULT_SINK), and the
-# memif role of the receiver (the sender takes the other). bench.py's table has the receiver
-# as server throughout; orientation_bench.py compares both roles.
+# memif role of the receiver (the sender takes the other).
 Variant = collections.namedtuple("Variant", "pair sink receiver_role", defaults=(None, "server"))
 SENDER_ROLE = {"server": "client", "client": "server"}  # by the receiver's
+# The table's columns, as (pair, receiver role): the four pairs with every sender as client,
+# then DPDK->Swift with our sink as client (a CNF's seat) beside DPDK->DPDK in that
+# orientation, its reference. orientation_bench.py adds Swift->DPDK with our source serving.
+COLUMNS = [(pair, "server") for pair in PAIRS] + [("DPDK->DPDK", "client"), ("DPDK->Swift", "client")]
 
 
 def log(message):
@@ -490,15 +500,26 @@ def machine():
             "swift": swift[0] if swift else "unknown"}
 
 
+def point(points, size, pair, role="server"):
+    """A pair's point at `size`, its receiver in memif `role` (results before the
+    receiver-client columns have no role: their receivers were all servers)."""
+    return next(p for p in points if p["size"] == size and p["pair"] == pair and p.get("receiver_role", "server") == role)
+
+
 def evaluate(points, copy_ratio):
-    """The issue's targets, each with the measured value."""
+    """The issue's targets, each with the measured value. Each mixed pair is judged with our
+    side as memif client, the seat a CNF takes (Calico/VPP's VPP serves): Swift->DPDK in the
+    main orientation, DPDK->Swift with our sink as client against DPDK->DPDK in that
+    orientation. DPDK->Swift with our sink as server is in the table, not judged: its sender
+    is DPDK->DPDK's own client txonly, whose pace no server receiver sets (docs/performance.md,
+    "Orientation")."""
     checks = []
     for size in sorted({p["size"] for p in points}):
-        at = {p["pair"]: p for p in points if p["size"] == size}
         need = 1.25 if size == 64 else 1.0
-        checks.append((f"Swift->Swift >= {need}x at {size} B", at["Swift->Swift"]["ratio"], need))
-        checks.append((f"Swift->DPDK >= 1.0x at {size} B", at["Swift->DPDK"]["ratio"], 1.0))
-        checks.append((f"DPDK->Swift >= 1.0x at {size} B", at["DPDK->Swift"]["ratio"], 1.0))
+        checks.append((f"Swift->Swift >= {need}x at {size} B", point(points, size, "Swift->Swift")["ratio"], need))
+        checks.append((f"Swift->DPDK >= 1.0x at {size} B", point(points, size, "Swift->DPDK")["ratio"], 1.0))
+        checks.append((f"DPDK->Swift >= 1.0x at {size} B (Swift as client)",
+                       point(points, size, "DPDK->Swift", "client")["ratio"], 1.0))
     if copy_ratio is not None:
         checks.append(("copying side >= 70% of C memcpy at 1500 B", copy_ratio, 0.70))
     return [{"target": t, "value": round(v, 3), "met": v >= need} for t, v, need in checks]
@@ -516,7 +537,8 @@ def markdown(result):
              f"{rounds_text(result)} per point; a measurement is the median of {result['seconds']:g} s of the receiver's "
              f"0.1 s rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
              "(run with both peers paused) found fast on both sides; median Mpps, Gbit/s of frame bytes, and "
-             "the ratio of a pair's median to DPDK->DPDK's median over the same rounds. State probe: best "
+             "the ratio of a pair's median to the median of DPDK->DPDK in the same orientation over the same "
+             "rounds. State probe: best "
              f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
              f"{result['state_probe_mpps']['readings']} readings slow; "
              f"{sum(p['not_steady'] for p in result['points'])} measurements never found enough fast segments "
@@ -524,13 +546,15 @@ def markdown(result):
              "Cache-line round trip between the two cores: "
              f"{result['core_latency_ns']['min']:.0f} to {result['core_latency_ns']['max']:.0f} ns "
              f"(median {result['core_latency_ns']['median']:.0f}).", "",
+             "Every sender as memif client, every receiver as server (ratios to DPDK->DPDK):", "",
              "| size | " + " | ".join(PAIRS) + " |", "|---:|" + "---:|" * len(PAIRS)]
-    for size in sorted({p["size"] for p in result["points"]}):
-        row = [f"{size} B"]
-        for pair in PAIRS:
-            p = next(x for x in result["points"] if x["size"] == size and x["pair"] == pair)
-            row.append(f"{p['mpps']:.2f} Mpps, {p['gbps']:.1f} Gbit/s ({p['ratio']:.2f}x)")
-        lines.append("| " + " | ".join(row) + " |")
+    lines += table_rows(result["points"], [(pair, "server") for pair in PAIRS])
+    client = [c for c in COLUMNS if c[1] == "client"]
+    if any(p.get("receiver_role") == "client" for p in result["points"]):
+        lines += ["", "Every receiver as memif client, every sender as server (ratios to DPDK->DPDK in this "
+                  "orientation, the first column):", "",
+                  "| size | " + " | ".join(pair for pair, _ in client) + " |", "|---:|" + "---:|" * len(client)]
+        lines += table_rows(result["points"], client)
     lines += ["", "| path, frame | instructions per packet (callgrind) |", "|---|---:|"]
     lines += [f"| {key} | {value:.1f} |" for key, value in result["instructions"].items()]
     lines += ["", "| frame | heap allocations per packet, transmit and receive, after warm-up |", "|---|---:|"]
@@ -544,16 +568,29 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def table_rows(points, columns):
+    rows = []
+    for size in sorted({p["size"] for p in points}):
+        cells = [f"{size} B"]
+        for pair, role in columns:
+            p = point(points, size, pair, role)
+            cells.append(f"{p['mpps']:.2f} Mpps, {p['gbps']:.1f} Gbit/s ({p['ratio']:.2f}x)")
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
 def svg(result):
     """Throughput (Gbit/s) against frame size, one line per pair, log-scaled x."""
     import math
-    w, h, left, right, top, bottom = 760, 420, 70, 170, 30, 50
+    w, h, left, right, top, bottom = 800, 420, 70, 210, 30, 50
     sizes = sorted({p["size"] for p in result["points"]})
     ymax = max(p["gbps"] for p in result["points"]) * 1.1
     lo, hi = math.log(sizes[0]), math.log(sizes[-1]) if len(sizes) > 1 else math.log(sizes[0]) + 1
     x = lambda s: left + (math.log(s) - lo) / (hi - lo or 1) * (w - left - right)
     y = lambda v: h - bottom - v / ymax * (h - top - bottom)
     colors = {"DPDK->DPDK": "#d62728", "Swift->DPDK": "#ff7f0e", "DPDK->Swift": "#2ca02c", "Swift->Swift": "#1f77b4"}
+    columns = [c for c in COLUMNS if any(p["pair"] == c[0] and p.get("receiver_role", "server") == c[1]
+                                         for p in result["points"])]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
            f'<rect width="{w}" height="{h}" fill="white"/>',
            f'<text x="{w / 2 - 60}" y="18" font-size="14">memif throughput by frame size</text>']
@@ -565,14 +602,16 @@ def svg(result):
         out.append(f'<text x="{x(s):.1f}" y="{h - bottom + 18}" text-anchor="middle">{s}</text>')
     out.append(f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">frame size (bytes, log scale)</text>')
     out.append(f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" text-anchor="middle">Gbit/s</text>')
-    for k, pair in enumerate(PAIRS):
-        pts = [(x(p["size"]), y(p["gbps"])) for p in sorted(result["points"], key=lambda p: p["size"]) if p["pair"] == pair]
-        out.append(f'<polyline fill="none" stroke="{colors[pair]}" stroke-width="2" points="'
+    for k, (pair, role) in enumerate(columns):
+        pts = [(x(s), y(point(result["points"], s, pair, role)["gbps"])) for s in sizes]
+        dash = ' stroke-dasharray="6 4"' if role == "client" else ""  # receiver as client
+        out.append(f'<polyline fill="none" stroke="{colors[pair]}" stroke-width="2"{dash} points="'
                    + " ".join(f"{a:.1f},{b:.1f}" for a, b in pts) + '"/>')
         out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colors[pair]}"/>' for a, b in pts]
         ly = top + 20 + 22 * k
-        out.append(f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 40}" y2="{ly}" stroke="{colors[pair]}" stroke-width="3"/>')
-        out.append(f'<text x="{w - right + 46}" y="{ly + 4}">{pair}</text>')
+        out.append(f'<line x1="{w - right + 15}" y1="{ly}" x2="{w - right + 40}" y2="{ly}" stroke="{colors[pair]}" '
+                   f'stroke-width="3"{dash}/>')
+        out.append(f'<text x="{w - right + 46}" y="{ly + 4}">{pair}{" (rx client)" if role == "client" else ""}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -637,20 +676,21 @@ def main():
         if any(p["size"] == size for p in points):
             continue
         sink = DEFAULT_SINK._replace(pause_us=args.idle_pause)
-        variants = {pair: Variant(pair, sink) for pair in PAIRS}
+        variants = {column: Variant(column[0], sink, column[1]) for column in COLUMNS}
         found = measure_rounds(list(variants.values()), size, args, state,
                                every_round=lambda: latencies.append(core_latency()))
-        rates, attempts, unkept = ({pair: d[v] for pair, v in variants.items()} for d in found)
-        ratios = {pair: [r / d for r, d in zip(rates[pair], rates["DPDK->DPDK"])] for pair in PAIRS}
-        for pair in PAIRS:
-            mpps = statistics.median(rates[pair]) / 1e6
-            points.append({"pair": pair, "size": size, "runs_mpps": [round(r / 1e6, 4) for r in rates[pair]],
+        rates, attempts, unkept = ({column: d[v] for column, v in variants.items()} for d in found)
+        for pair, role in COLUMNS:
+            column, reference = rates[(pair, role)], rates[("DPDK->DPDK", role)]
+            mpps = statistics.median(column) / 1e6
+            points.append({"pair": pair, "receiver_role": role, "size": size,
+                           "runs_mpps": [round(r / 1e6, 4) for r in column],
                            "mpps": round(mpps, 4), "gbps": round(mpps * 1e6 * size * 8 / 1e9, 3),
                            # Ratio of medians: a round that the state probe missed spoils one
                            # pair's rate, not every ratio of its round.
-                           "ratio": round(statistics.median(rates[pair]) / statistics.median(rates["DPDK->DPDK"]), 3),
-                           "runs_ratio": [round(r, 3) for r in ratios[pair]],
-                           "attempts": attempts[pair], "not_steady": unkept[pair]})
+                           "ratio": round(statistics.median(column) / statistics.median(reference), 3),
+                           "runs_ratio": [round(r / d, 3) for r, d in zip(column, reference)],
+                           "attempts": attempts[(pair, role)], "not_steady": unkept[(pair, role)]})
         # A long run keeps what it measured so far (the full result replaces it at the end).
         os.makedirs(RESULTS, exist_ok=True)
         with open(partial_path, "w") as f:
@@ -659,7 +699,7 @@ def main():
     memcpy_gbytes = source_gbytes = copy_ratio = None
     if 1500 in sizes:
         memcpy_gbytes = memcpy_ceiling(1500, 3)
-        swift = next(p for p in points if p["pair"] == "Swift->Swift" and p["size"] == 1500)
+        swift = point(points, 1500, "Swift->Swift")
         source_gbytes = swift["mpps"] * 1e6 * 1500 / 1e9
         copy_ratio = source_gbytes / memcpy_gbytes
     instructions = {f"{d} {s} B": instructions_per_packet(d, s) for d in ("tx", "rx") for s in (64, 1500)}
