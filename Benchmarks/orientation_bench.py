@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""The mixed pairs in both memif orientations: which side is the client matters.
+"""Both mixed pairs in both memif orientations: which side is the client matters.
 
-bench.py runs every pair with the sender as memif client and the receiver as server. In
-memif the client allocates the shared memory and decides which buffer each descriptor
-points at; a server reads and writes where it is told. So in bench.py's DPDK->Swift, testpmd
-(the client) owns the buffers and our sink cannot lay them out. This runs, in the same
-rounds and with bench.py's gating, DPDK->DPDK, Swift->DPDK and DPDK->Swift once with the
-receiver as server (bench.py's orientation) and once with the receiver as client (the sender
-is then the server: testpmd `txonly` and `memifctl source` both serve), and reports each
-mixed pair against DPDK->DPDK in the same orientation. A CNF is a memif client in both
-directions (Calico/VPP's VPP is the server), so the client rows are the pod side's seat.
+In memif the client allocates the shared memory and decides which buffer each descriptor
+points at; a server reads and writes where it is told. With the sender as client (the
+issue's DPDK->DPDK orientation), DPDK->Swift has testpmd as the client: it owns the buffers
+and our sink cannot lay them out. bench.py measures all four pairs that way, plus
+DPDK->DPDK and DPDK->Swift with the receiver as client; this study also runs Swift->DPDK
+with the receiver as client (our source serving, testpmd `rxonly` as client), in the same
+rounds and with bench.py's gating, and reports each mixed pair against DPDK->DPDK in the
+same orientation. Under Calico/VPP, where VPP is the memif server, a CNF is the client in
+both directions, so the rows with our side as client are the pod's seat.
 
 Usage: python3 Benchmarks/orientation_bench.py [--sizes 64,512,1500] [--runs 3]
            [--out orientation]
