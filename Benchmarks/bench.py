@@ -246,11 +246,12 @@ def paused(children, state):
             child.proc.send_signal(signal.SIGCONT)
 
 
-def run_pair(variant, size, args, state):
+def run_pair(variant, size, args, state, segments=None):
     """One measurement of a Variant: the receiver's samples from segments the state probe
     found fast before and after and whose samples stay within 2x of each other (a switch of
     state inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples
-    are kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried)."""
+    are kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried);
+    `segments`, when given, also gets each kept segment's samples as a list (segment_trace.py)."""
     pair = variant.pair
     sender, receiver = pair.split("->")
     name = "memif-bench-" + uuid.uuid4().hex[:8]
@@ -293,6 +294,8 @@ def run_pair(variant, size, args, state):
             tried += 1
             if rates and state.fast(before) and state.fast(after) and min(rates) >= 0.5 * max(rates):
                 kept += rates
+                if segments is not None:
+                    segments.append(rates)
             seen += rates
             before = after
     finally:
