@@ -35,9 +35,7 @@ def main():
     bench.measurement_arguments(parser, sizes="64,512,1500", runs=3)
     parser.add_argument("--out", default="orientation", help="results file name, without extension")
     args = parser.parse_args()
-    for exe in (bench.MEMIFCTL, bench.TESTPMD):
-        if not os.access(exe, os.X_OK):
-            sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
+    bench.require(bench.MEMIFCTL, bench.TESTPMD)
     variants = [bench.Variant(pair, None, role) for role in ROLES for pair in ["DPDK->DPDK"] + MIXED]
     state = bench.MachineState(args.wait_limit)
     rows = []

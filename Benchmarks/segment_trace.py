@@ -5,9 +5,10 @@ processes.
 
 bench.py keeps a measurement's median; that hides a pair that switches between two fast
 levels. This runs `--measurements` measurements of each pair in turn, with bench.py's
-run_pair and gating, and prints each one's kept reports, segment by segment (about 10 per 1 s segment). Its use so
-far: at 9000 B, both Swift->DPDK and DPDK->DPDK switch between ~2.3 and ~3.0 Mpps, and the
-switches fall on segment boundaries (docs/performance.md, "Status").
+run_pair and gating, and prints each one's kept reports, segment by segment (about 10 per
+1 s segment). Its use so far: at 9000 B, both Swift->DPDK and DPDK->DPDK move between rate
+levels (~2.3 and ~3.0 Mpps), sometimes across a state probe and sometimes inside a segment
+(docs/performance.md, "Status").
 
 Usage: python3 Benchmarks/segment_trace.py [--size 9000] [--pairs Swift->DPDK,DPDK->DPDK]
            [--measurements 10] [--seconds 3]
@@ -31,9 +32,7 @@ def main():
     parser.add_argument("--measurements", type=int, default=10)
     parser.set_defaults(seconds=3)  # three segments per measurement show more switches
     args = parser.parse_args()
-    for exe in (bench.MEMIFCTL, bench.TESTPMD):
-        if not os.access(exe, os.X_OK):
-            sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
+    bench.require(bench.MEMIFCTL, bench.TESTPMD)
     state = bench.MachineState(args.wait_limit)
     for i in range(args.measurements):
         for pair in args.pairs.split(","):

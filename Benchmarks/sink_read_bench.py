@@ -38,9 +38,7 @@ def main():
     variants = [bench.Variant("DPDK->DPDK")] + [
         bench.Variant(pair, bench.Sink(read, float(pause)))
         for pair in ("DPDK->Swift", "Swift->Swift") for read in args.reads.split(",") for pause in args.pauses.split(",")]
-    for exe in (bench.MEMIFCTL, bench.TESTPMD):
-        if not os.access(exe, os.X_OK):
-            sys.exit(f"missing {exe}: run scripts/bench.sh --quick first, which installs and builds everything")
+    bench.require(bench.MEMIFCTL, bench.TESTPMD)
     state = bench.MachineState(args.wait_limit)
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
