@@ -20,7 +20,7 @@ cache line of each frame (net_memif's receive copies each frame into an mbuf; me
 one word per line). memifctl's sink waits 5 us after an empty poll (docs/performance.md,
 "Idle pause"); testpmd polls back-to-back, its default.
 
-Each point is several rounds; a round measures the six pairs one after another (the order
+Each point is several rounds (--runs; --chained-runs for chained frames); a round measures the six pairs one after another (the order
 rotates between rounds); a point's rate is the median over rounds, and its ratio is that
 median over the median of DPDK->DPDK in the same orientation. A measurement's rate is the
 median of the receiver's 0.1 s rate reports (memifctl --interval 0.1; testpmd interactive,
@@ -72,14 +72,24 @@ SENDER_CPU, RECEIVER_CPU = 0, 1
 # spins after an empty poll so a batch builds up. --idle-pause and sink_read_bench.py vary them.
 Sink = collections.namedtuple("Sink", "read pause_us")
 DEFAULT_SINK = Sink("every-line", 5.0)
-# What one measurement runs: a pair, the Swift sink's settings (None: DEFAULT_SINK), and the
-# memif role of the receiver (the sender takes the other).
-Variant = collections.namedtuple("Variant", "pair sink receiver_role", defaults=(None, "server"))
+# memifctl source settings: buffers behind each ring slot and descriptors per transmit burst
+# (memifctl's own defaults). source_bench.py varies them.
+Source = collections.namedtuple("Source", "buffers_per_slot burst")
+DEFAULT_SOURCE = Source(2, 32)
+# What one measurement runs: a pair, the Swift sink's settings (None: DEFAULT_SINK), the
+# memif role of the receiver (the sender takes the other), and the Swift source's settings
+# (None: DEFAULT_SOURCE).
+Variant = collections.namedtuple("Variant", "pair sink receiver_role source", defaults=(None, "server", None))
 SENDER_ROLE = {"server": "client", "client": "server"}  # by the receiver's
 # The table's columns, as (pair, receiver role): the four pairs with every sender as client,
 # then DPDK->Swift with our sink as client (a CNF's seat) beside DPDK->DPDK in that
 # orientation, its reference. orientation_bench.py adds Swift->DPDK with our source serving.
 COLUMNS = [(pair, "server") for pair in PAIRS] + [("DPDK->DPDK", "client"), ("DPDK->Swift", "client")]
+# Frames from this size on span several 2048-byte buffers. There every pair with testpmd at
+# one end is bound by a copy at memory speed, and the fast-state rates fall on two levels
+# some 1.3x apart (Benchmarks/results/segment-trace-9000.txt): a median of five draws moves
+# with which levels it drew, so these points take --chained-runs rounds.
+CHAINED_FROM = 2049
 
 
 def log(message):
@@ -163,11 +173,13 @@ def testpmd(sending, role, socket, size):
     return Child(args), prefix
 
 
-def memifctl(sending, role, socket, size, sink=None):
+def memifctl(sending, role, socket, size, sink=None, source=None):
     """memifctl as the sender (`source`) or the receiver (`sink`), memif `role` server or client."""
     if sending:
+        source = source or DEFAULT_SOURCE
         return Child([MEMIFCTL, "source", "--role", role, "--socket", "@" + socket,
-                      "--cpu", str(SENDER_CPU), "--size", str(size)])
+                      "--cpu", str(SENDER_CPU), "--size", str(size),
+                      "--buffers-per-slot", str(source.buffers_per_slot), "--burst", str(source.burst)])
     return Child([MEMIFCTL, "sink", "--role", role, "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
                   "--read", (sink or DEFAULT_SINK).read, "--interval", str(SAMPLE_S),
                   "--idle-pause", f"{(sink or DEFAULT_SINK).pause_us:g}"])
@@ -271,7 +283,7 @@ def run_pair(variant, size, args, state, segments=None):
             child, prefix = testpmd(sending, role, name, size)
             prefixes.append(prefix)
         else:
-            child = memifctl(sending, role, name, size, variant.sink)
+            child = memifctl(sending, role, name, size, variant.sink, variant.source)
         children["tx" if sending else "rx"] = child
         return child
 
@@ -438,10 +450,12 @@ def write_study(name, result, table):
 
 
 def label(variant):
-    """A pair, with the sink's settings when a Swift sink receives and the roles when the
-    receiver is the client."""
+    """A pair, with the sink's settings when a Swift sink receives, the source's when they
+    are not the defaults, and the roles when the receiver is the client."""
     sink = variant.sink or DEFAULT_SINK
     text = f"{variant.pair} ({sink.read}, {sink.pause_us:g} us)" if variant.pair.endswith("Swift") else variant.pair
+    if variant.source not in (None, DEFAULT_SOURCE):
+        text += f" (source {variant.source.buffers_per_slot}x{variant.source.burst})"
     return text + (", receiver client" if variant.receiver_role == "client" else "")
 
 
@@ -545,8 +559,14 @@ def evaluate(points, copy_ratio):
 
 
 def rounds_text(result):
-    counts = sorted({len(p["runs_mpps"]) for p in result["points"]})
-    return f"{counts[0]} rounds" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} rounds (per point in results.json)"
+    """'5 rounds', or '5 rounds (8 at 4400 and 9000 B)' when sizes differ."""
+    by_size = {}
+    for p in result["points"]:
+        by_size.setdefault(len(p["runs_mpps"]), set()).add(p["size"])
+    common = max(by_size, key=lambda n: len(by_size[n]))
+    others = "; ".join(f"{n} at {' and '.join(f'{s}' for s in sorted(by_size[n]))} B"
+                       for n in sorted(by_size) if n != common)
+    return f"{common} rounds" + (f" ({others})" if others else "")
 
 
 def markdown(result):
@@ -672,6 +692,9 @@ def main():
     measurement_arguments(parser, sizes=",".join(map(str, SIZES)), runs=5)
     parser.add_argument("--idle-pause", type=float, default=DEFAULT_SINK.pause_us,
                         help="microseconds memifctl's sink spins after an empty poll (0: back-to-back, as testpmd)")
+    parser.add_argument("--chained-runs", type=int, default=8,
+                        help="rounds at sizes whose frames span several 2048-byte buffers (4400, 9000 B; see "
+                             "CHAINED_FROM); at least --runs")
     parser.add_argument("--quick", action="store_true", help="one 2-second run per point, 64 and 1500 B")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     parser.add_argument("--resume", action="store_true",
@@ -679,7 +702,8 @@ def main():
                              "measure only the rest of --sizes; with nothing left, just writes the report")
     args = parser.parse_args()
     if args.quick:
-        args.runs, args.seconds, args.sizes = 1, 2, "64,1500"
+        args.runs, args.chained_runs, args.seconds, args.sizes = 1, 1, 2, "64,1500"
+    args.chained_runs = max(args.chained_runs, args.runs)
     sizes = [int(s) for s in args.sizes.split(",")]
     require(MEMIFCTL, MEMIF_BENCH, TESTPMD)
 
@@ -707,7 +731,9 @@ def main():
             continue
         sink = DEFAULT_SINK._replace(pause_us=args.idle_pause)
         variants = {column: Variant(column[0], sink, column[1]) for column in COLUMNS}
-        found = measure_rounds(list(variants.values()), size, args, state,
+        at_size = argparse.Namespace(**vars(args))
+        at_size.runs = args.chained_runs if size >= CHAINED_FROM else args.runs
+        found = measure_rounds(list(variants.values()), size, at_size, state,
                                every_round=lambda: latencies.append(core_latency()))
         rates, attempts, unkept = ({column: d[v] for column, v in variants.items()} for d in found)
         for pair, role in COLUMNS:
@@ -739,7 +765,8 @@ def main():
     allocations = {f"{s} B": allocations_per_packet(s) for s in (64, 1500, 9000)}
 
     result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": machine(), "runs": args.runs, "seconds": args.seconds, "warmup": args.warmup,
+              "machine": machine(), "runs": args.runs, "chained_runs": args.chained_runs,
+              "seconds": args.seconds, "warmup": args.warmup,
               "sink_idle_pause_us": args.idle_pause, "points": points,
               "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
