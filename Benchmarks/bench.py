@@ -72,8 +72,9 @@ SENDER_CPU, RECEIVER_CPU = 0, 1
 # spins after an empty poll so a batch builds up. --idle-pause and sink_read_bench.py vary them.
 Sink = collections.namedtuple("Sink", "read pause_us")
 DEFAULT_SINK = Sink("every-line", 5.0)
-# memifctl source settings: buffers behind each ring slot and descriptors per transmit burst
-# (memifctl's own defaults). source_bench.py varies them.
+# memifctl source settings: buffers behind each ring slot (used only when the source is the
+# memif client, which owns the buffers) and descriptors per transmit burst (memifctl's own
+# defaults). source_bench.py varies them.
 Source = collections.namedtuple("Source", "buffers_per_slot burst")
 DEFAULT_SOURCE = Source(2, 32)
 # What one measurement runs: a pair, the Swift sink's settings (None: DEFAULT_SINK), the
@@ -85,10 +86,11 @@ SENDER_ROLE = {"server": "client", "client": "server"}  # by the receiver's
 # then DPDK->Swift with our sink as client (a CNF's seat) beside DPDK->DPDK in that
 # orientation, its reference. orientation_bench.py adds Swift->DPDK with our source serving.
 COLUMNS = [(pair, "server") for pair in PAIRS] + [("DPDK->DPDK", "client"), ("DPDK->Swift", "client")]
-# Frames from this size on span several 2048-byte buffers. There every pair with testpmd at
-# one end is bound by a copy at memory speed, and the fast-state rates fall on two levels
-# some 1.3x apart (Benchmarks/results/segment-trace-9000.txt): a median of five draws moves
-# with which levels it drew, so these points take --chained-runs rounds.
+# Frames from this size on span several 2048-byte buffers. At 9000 B the fast-state rates
+# of Swift->DPDK and DPDK->DPDK fall on two levels some 1.3x apart (Benchmarks/results/
+# segment-trace-9000.txt), so a median of five rounds moves with which levels it drew;
+# these points take --chained-runs rounds (added after the 9000 B miss of 2026-11-22;
+# docs/performance.md, Method). 4400 B was not traced and is treated alike.
 CHAINED_FROM = 2049
 
 

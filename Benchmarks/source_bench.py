@@ -10,7 +10,7 @@ transmit slot: 1 rewrites a buffer every ring lap, 2 every other lap) and --burs
 descriptors one transmit call reserves and publishes: 32 holds six 9000 B frames, 160
 holds 32 of them, testpmd's own burst).
 
-Usage: python3 Benchmarks/source_bench.py [--sizes 9000] [--runs 4]
+Usage: python3 Benchmarks/source_bench.py [--sizes 9000] [--runs 8]
            [--buffers-per-slot 1,2] [--bursts 32,160] [--out source]
 (after scripts/bench.sh has built the release binaries). Writes
 Benchmarks/results/OUT.{json,md}.
@@ -28,7 +28,7 @@ import bench  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench.measurement_arguments(parser, sizes="9000", runs=4, attempts=6, wait_limit=180)
+    bench.measurement_arguments(parser, sizes="9000", runs=8, attempts=6, wait_limit=180)
     parser.add_argument("--buffers-per-slot", default="1,2")
     parser.add_argument("--bursts", default="32,160")
     parser.add_argument("--out", default="source", help="results file name, without extension")
