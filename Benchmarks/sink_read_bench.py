@@ -11,7 +11,10 @@ for each of --pauses microseconds after an empty poll (memifctl --idle-pause; 0 
 back-to-back, as testpmd does).
 
 Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
-           [--reads first-line,every-line] [--pauses 5] [--out sink-read]
+           [--reads first-line,every-line] [--pauses 5] [--pairs DPDK->Swift,Swift->Swift]
+           [--receiver-role server|client] [--out sink-read]
+With --receiver-role client the sink is the memif client (a CNF's seat, bench.py's judged
+DPDK->Swift) and ratios are also given against the issue's DPDK->DPDK, as bench.py judges.
 (after scripts/bench.sh has built the release binaries). Writes
 Benchmarks/results/OUT.{json,md}.
 """
@@ -34,10 +37,17 @@ def main():
     parser.add_argument("--out", default="sink-read", help="results file name, without extension")
     parser.add_argument("--pauses", default=f"{bench.DEFAULT_SINK.pause_us:g}",
                         help="sink idle pauses to compare, microseconds")
+    parser.add_argument("--pairs", default="DPDK->Swift,Swift->Swift")
+    parser.add_argument("--receiver-role", choices=["server", "client"], default="server",
+                        help="the sink's memif role; DPDK->DPDK is measured in this orientation, and with "
+                             "'client' also in the issue's (testpmd rxonly as server)")
     args = parser.parse_args()
-    variants = [bench.Variant("DPDK->DPDK")] + [
-        bench.Variant(pair, bench.Sink(read, float(pause)))
-        for pair in ("DPDK->Swift", "Swift->Swift") for read in args.reads.split(",") for pause in args.pauses.split(",")]
+    role = args.receiver_role
+    references = [bench.Variant("DPDK->DPDK", None, role)] + (
+        [bench.Variant("DPDK->DPDK")] if role == "client" else [])
+    variants = references + [
+        bench.Variant(pair, bench.Sink(read, float(pause)), role)
+        for pair in args.pairs.split(",") for read in args.reads.split(",") for pause in args.pauses.split(",")]
     bench.require(bench.MEMIFCTL, bench.TESTPMD)
     state = bench.MachineState(args.wait_limit)
     rows = []
@@ -46,8 +56,11 @@ def main():
         reference = statistics.median(found[0][variants[0]])
         for variant in variants:
             sink = variant.sink
-            rows.append({**bench.study_row(variant, size, found, reference), "read": sink.read if sink else None,
-                         "idle_pause_us": sink.pause_us if sink else None})
+            row = {**bench.study_row(variant, size, found, reference), "read": sink.read if sink else None,
+                   "idle_pause_us": sink.pause_us if sink else None, "receiver_role": variant.receiver_role}
+            if role == "client":  # as bench.py judges the client seat: also against the issue's DPDK->DPDK
+                row["ratio_to_issue_reference"] = round(row["mpps"] * 1e6 / statistics.median(found[0][references[1]]), 3)
+            rows.append(row)
     result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds, "rows": rows,
               "state_probe_mpps": state.summary()}
@@ -58,12 +71,14 @@ def markdown(result):
     m = result["machine"]
     lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
              f"median Mpps, ratio to DPDK->DPDK over the same rounds.", "",
-             "| size | pair | sink reads | idle pause | Mpps | ratio | runs (Mpps) |", "|---:|---|---|---:|---:|---:|---|"]
+             "| size | pair | receiver | sink reads | idle pause | Mpps | ratio | to the issue's DPDK->DPDK | runs (Mpps) |",
+             "|---:|---|---|---|---:|---:|---:|---:|---|"]
     for r in result["rows"]:
         runs = " ".join(f"{x:.2f}" for x in r["runs_mpps"])
         pause = "none" if r.get("idle_pause_us") is None else f"{r['idle_pause_us']:g} us"
-        lines.append(f"| {r['size']} B | {r['pair']} | {r['read'] or 'copy (net_memif)'} | {pause} | {r['mpps']:.2f} | "
-                     f"{r['ratio']:.2f}x | {runs} |")
+        issue = f"{r['ratio_to_issue_reference']:.2f}x" if "ratio_to_issue_reference" in r else ""
+        lines.append(f"| {r['size']} B | {r['pair']} | {r.get('receiver_role', 'server')} | "
+                     f"{r['read'] or 'copy (net_memif)'} | {pause} | {r['mpps']:.2f} | {r['ratio']:.2f}x | {issue} | {runs} |")
     return "\n".join(lines) + "\n"
 
 
