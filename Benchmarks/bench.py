@@ -441,6 +441,19 @@ def study_row(variant, size, found, reference):
             "attempts": attempts[variant], "not_steady": unkept[variant]}
 
 
+def study_result(args, rows, state, **extra):
+    """A side study's results.json: when, where, how many rounds, its rows and the probe's summary."""
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine(), "runs": args.runs, "seconds": args.seconds, **extra, "rows": rows,
+            "state_probe_mpps": state.summary()}
+
+
+def study_title(result):
+    """The first words of a side study's table: when, where, how many rounds."""
+    m = result["machine"]
+    return f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+
+
 def write_study(name, result, table):
     """Writes a side study's Benchmarks/results/NAME.{json,md} and prints the table."""
     os.makedirs(RESULTS, exist_ok=True)

@@ -18,7 +18,6 @@ Benchmarks/results/OUT.{json,md}.
 """
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -44,15 +43,12 @@ def main():
         for variant in variants:
             reference = statistics.median(found[0][bench.Variant("DPDK->DPDK", None, variant.receiver_role)])
             rows.append({**bench.study_row(variant, size, found, reference), "receiver_role": variant.receiver_role})
-    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds,
-              "sink": bench.DEFAULT_SINK._asdict(), "rows": rows, "state_probe_mpps": state.summary()}
+    result = bench.study_result(args, rows, state, sink=bench.DEFAULT_SINK._asdict())
     bench.write_study(args.out, result, markdown(result))
 
 
 def markdown(result):
-    m = result["machine"]
-    lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+    lines = [bench.study_title(result) +
              "bench.py's measurement and gating; median Mpps and the ratio to DPDK->DPDK in the same "
              "orientation over the same rounds.", "",
              "| size | receiver is | DPDK->DPDK | Swift->DPDK | DPDK->Swift |", "|---:|---|---:|---:|---:|"]

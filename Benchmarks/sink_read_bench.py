@@ -11,7 +11,7 @@ for each of --pauses microseconds after an empty poll (memifctl --idle-pause; 0 
 back-to-back, as testpmd does).
 
 Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
-           [--reads first-line,every-line] [--pauses 5] [--pairs DPDK->Swift,Swift->Swift]
+           [--reads first-line,every-line] [--pauses 5] [--pairs 'DPDK->Swift,Swift->Swift']
            [--receiver-role server|client] [--out sink-read]
 With --receiver-role client the sink is the memif client (a CNF's seat, bench.py's judged
 DPDK->Swift) and ratios are also given against the issue's DPDK->DPDK, as bench.py judges.
@@ -20,7 +20,6 @@ Benchmarks/results/OUT.{json,md}.
 """
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -42,12 +41,15 @@ def main():
                         help="the sink's memif role; DPDK->DPDK is measured in this orientation, and with "
                              "'client' also in the issue's (testpmd rxonly as server)")
     args = parser.parse_args()
+    pairs = args.pairs.split(",")
+    if not set(pairs) <= {"DPDK->Swift", "Swift->Swift"}:  # (unquoted in a shell, '>' redirects)
+        parser.error(f"--pairs takes DPDK->Swift and Swift->Swift (quoted), not {args.pairs!r}")
     role = args.receiver_role
     references = [bench.Variant("DPDK->DPDK", None, role)] + (
         [bench.Variant("DPDK->DPDK")] if role == "client" else [])
     variants = references + [
         bench.Variant(pair, bench.Sink(read, float(pause)), role)
-        for pair in args.pairs.split(",") for read in args.reads.split(",") for pause in args.pauses.split(",")]
+        for pair in pairs for read in args.reads.split(",") for pause in args.pauses.split(",")]
     bench.require(bench.MEMIFCTL, bench.TESTPMD)
     state = bench.MachineState(args.wait_limit)
     rows = []
@@ -59,17 +61,15 @@ def main():
             row = {**bench.study_row(variant, size, found, reference), "read": sink.read if sink else None,
                    "idle_pause_us": sink.pause_us if sink else None, "receiver_role": variant.receiver_role}
             if role == "client":  # as bench.py judges the client seat: also against the issue's DPDK->DPDK
-                row["ratio_to_issue_reference"] = round(row["mpps"] * 1e6 / statistics.median(found[0][references[1]]), 3)
+                issue = statistics.median(found[0][references[1]])
+                row["ratio_to_issue_reference"] = round(statistics.median(found[0][variant]) / issue, 3)
             rows.append(row)
-    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds, "rows": rows,
-              "state_probe_mpps": state.summary()}
+    result = bench.study_result(args, rows, state)
     bench.write_study(args.out, result, markdown(result))
 
 
 def markdown(result):
-    m = result["machine"]
-    lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+    lines = [bench.study_title(result) +
              f"median Mpps, ratio to DPDK->DPDK over the same rounds.", "",
              "| size | pair | receiver | sink reads | idle pause | Mpps | ratio | to the issue's DPDK->DPDK | runs (Mpps) |",
              "|---:|---|---|---|---:|---:|---:|---:|---|"]

@@ -17,7 +17,6 @@ Benchmarks/results/OUT.{json,md}.
 """
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -48,15 +47,12 @@ def main():
             rows.append({**bench.study_row(variant, size, found, dpdk),
                          "buffers_per_slot": source.buffers_per_slot if source else None,
                          "burst": source.burst if source else None})
-    result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": bench.machine(), "runs": args.runs, "seconds": args.seconds, "rows": rows,
-              "state_probe_mpps": state.summary()}
+    result = bench.study_result(args, rows, state)
     bench.write_study(args.out, result, markdown(result))
 
 
 def markdown(result):
-    m = result["machine"]
-    lines = [f"Run {result['date']} on {m['cpu']}, {m['cores']} cores; {result['runs']} rounds per point, "
+    lines = [bench.study_title(result) +
              f"median Mpps, ratio to DPDK->DPDK over the same rounds.", "",
              "| size | pair | buffers per slot | burst | Mpps | ratio | runs (Mpps) |", "|---:|---|---:|---:|---:|---:|---|"]
     for r in result["rows"]:
