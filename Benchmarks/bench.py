@@ -4,8 +4,8 @@
 Four pairs, sender (memif client) -> receiver (memif server), one pinned core each:
   DPDK->DPDK    testpmd txonly  -> testpmd rxonly
   Swift->DPDK   memifctl source -> testpmd rxonly
-  DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line --idle-pause 5
-  Swift->Swift  memifctl source -> memifctl sink --read every-line --idle-pause 5
+  DPDK->Swift   testpmd txonly  -> memifctl sink --read every-line --idle-pause 20
+  Swift->Swift  memifctl source -> memifctl sink --read every-line --idle-pause 20
 and two more with the roles swapped, sender (memif server) -> receiver (memif client):
   DPDK->DPDK    testpmd txonly  -> testpmd rxonly
   DPDK->Swift   testpmd txonly  -> memifctl sink (as above)
@@ -17,7 +17,7 @@ our sink as server shares DPDK->DPDK's client sender and is reported, not judged
 (docs/performance.md, "Orientation").
 Equal work: both senders write whole frames into shared memory; both receivers read every
 cache line of each frame (net_memif's receive copies each frame into an mbuf; memifctl reads
-one word per line). memifctl's sink waits 5 us after an empty poll (docs/performance.md,
+one word per line). memifctl's sink waits 20 us after an empty poll (docs/performance.md,
 "Idle pause"); testpmd polls back-to-back, its default.
 
 Each point is several rounds (--runs; --chained-runs for chained frames); a round measures the six pairs one after another (the order
@@ -68,10 +68,12 @@ TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 SIZES = [64, 128, 256, 512, 1024, 1500, 4400, 9000]
 PAIRS = ["DPDK->DPDK", "Swift->DPDK", "DPDK->Swift", "Swift->Swift"]
 SENDER_CPU, RECEIVER_CPU = 0, 1
-# memifctl sink settings (see the top): what it reads of each frame, and the microseconds it
-# spins after an empty poll so a batch builds up. --idle-pause and sink_read_bench.py vary them.
-Sink = collections.namedtuple("Sink", "read pause_us")
-DEFAULT_SINK = Sink("every-line", 5.0)
+# memifctl sink settings (see the top): what it reads of each frame, the microseconds it
+# spins after an empty poll so a batch builds up, and the buffers behind each slot of its
+# receive ring (used only when the sink is the memif client, which owns the buffers).
+# --idle-pause and sink_read_bench.py vary them.
+Sink = collections.namedtuple("Sink", "read pause_us buffers_per_slot", defaults=(2,))
+DEFAULT_SINK = Sink("every-line", 20.0)
 # memifctl source settings: buffers behind each ring slot (used only when the source is the
 # memif client, which owns the buffers) and descriptors per transmit burst (memifctl's own
 # defaults). source_bench.py varies them.
@@ -182,9 +184,10 @@ def memifctl(sending, role, socket, size, sink=None, source=None):
         return Child([MEMIFCTL, "source", "--role", role, "--socket", "@" + socket,
                       "--cpu", str(SENDER_CPU), "--size", str(size),
                       "--buffers-per-slot", str(source.buffers_per_slot), "--burst", str(source.burst)])
+    sink = sink or DEFAULT_SINK
     return Child([MEMIFCTL, "sink", "--role", role, "--socket", "@" + socket, "--cpu", str(RECEIVER_CPU),
-                  "--read", (sink or DEFAULT_SINK).read, "--interval", str(SAMPLE_S),
-                  "--idle-pause", f"{(sink or DEFAULT_SINK).pause_us:g}"])
+                  "--read", sink.read, "--interval", str(SAMPLE_S), "--idle-pause", f"{sink.pause_us:g}",
+                  "--buffers-per-slot", str(sink.buffers_per_slot)])
 
 
 def samples(kind, text, size):
@@ -468,7 +471,10 @@ def label(variant):
     """A pair, with the sink's settings when a Swift sink receives, the source's when they
     are not the defaults, and the roles when the receiver is the client."""
     sink = variant.sink or DEFAULT_SINK
-    text = f"{variant.pair} ({sink.read}, {sink.pause_us:g} us)" if variant.pair.endswith("Swift") else variant.pair
+    text = f"{variant.pair} ({sink.read}, {sink.pause_us:g} us" if variant.pair.endswith("Swift") else variant.pair
+    if variant.pair.endswith("Swift"):
+        slots = "" if sink.buffers_per_slot == DEFAULT_SINK.buffers_per_slot else f", {sink.buffers_per_slot} buffers/slot"
+        text += slots + ")"
     if variant.source not in (None, DEFAULT_SOURCE):
         text += f" (source {variant.source.buffers_per_slot}x{variant.source.burst})"
     return text + (", receiver client" if variant.receiver_role == "client" else "")
