@@ -13,7 +13,7 @@ buffers behind every slot of its receive ring (memifctl --buffers-per-slot; DPDK
 has 1, so each lap of its ring reuses the same buffers).
 
 Usage: python3 Benchmarks/sink_read_bench.py [--sizes 512,1500] [--runs 3]
-           [--reads first-line,every-line] [--pauses 5] [--pairs 'DPDK->Swift,Swift->Swift']
+           [--reads first-line,every-line] [--pauses 5,20] [--pairs 'DPDK->Swift,Swift->Swift']
            [--receiver-role server|client] [--buffers 1,2] [--out sink-read]
 With --receiver-role client the sink is the memif client (a CNF's seat, bench.py's judged
 DPDK->Swift) and ratios are also given against the issue's DPDK->DPDK, as bench.py judges.
