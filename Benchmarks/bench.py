@@ -471,10 +471,10 @@ def label(variant):
     """A pair, with the sink's settings when a Swift sink receives, the source's when they
     are not the defaults, and the roles when the receiver is the client."""
     sink = variant.sink or DEFAULT_SINK
-    text = f"{variant.pair} ({sink.read}, {sink.pause_us:g} us" if variant.pair.endswith("Swift") else variant.pair
+    text = variant.pair
     if variant.pair.endswith("Swift"):
         slots = "" if sink.buffers_per_slot == DEFAULT_SINK.buffers_per_slot else f", {sink.buffers_per_slot} buffers/slot"
-        text += slots + ")"
+        text += f" ({sink.read}, {sink.pause_us:g} us{slots})"
     if variant.source not in (None, DEFAULT_SOURCE):
         text += f" (source {variant.source.buffers_per_slot}x{variant.source.burst})"
     return text + (", receiver client" if variant.receiver_role == "client" else "")
