@@ -20,9 +20,11 @@ cache line of each frame (net_memif's receive copies each frame into an mbuf; me
 one word per line). memifctl's sink waits 20 us after an empty poll (docs/performance.md,
 "Idle pause"); testpmd polls back-to-back, its default.
 
-Each point is several rounds (--runs; --chained-runs for chained frames); a round measures the six pairs one after another (the order
-rotates between rounds); a point's rate is the median over rounds, and its ratio is that
-median over the median of DPDK->DPDK in the same orientation. A measurement's rate is the
+Each point is several rounds (--runs; --chained-runs for chained frames). In a round the
+six pairs' peers all run, and the pairs take turns: one 1 s segment each, every other pair
+stopped (--one-at-a-time measures them one after another instead, the method before
+2026-12-04); the order of turns rotates between rounds. A point's rate is the median over
+rounds, and its ratio is that median over the median of DPDK->DPDK in the same orientation. A measurement's rate is the
 median of the receiver's 0.1 s rate reports (memifctl --interval 0.1; testpmd interactive,
 asked "show port stats 0" every 0.1 s), taken after a warm-up and only while the machine is
 in its fast state.
@@ -30,9 +32,9 @@ in its fast state.
 This VM switches, every fraction of a second to minutes, between a fast and a slow state
 (cross-core transfers of whole frames 3-15x slower); every pair moves with it, by different
 factors, so a comparison that straddles a switch says nothing. Benchmarks/state_probe.c
-detects the state in 0.2 s but needs both cores. So a measurement alternates: a probe with
-both peers stopped (SIGSTOP, then SIGCONT), 0.2 s to settle, a 1 s segment of reports, a
-probe again. A segment counts when the probes on both sides of it read at least half the
+detects the state in 0.2 s but needs both cores. So a round alternates: a probe with every
+peer stopped (SIGSTOP), one pair continued (SIGCONT), 0.2 s to settle, a 1 s segment of its
+reports, that pair stopped, a probe again, the next pair's turn. A segment counts when the probes on both sides of it read at least half the
 best this invocation has read, and its reports stay within 2x of each other; segments run
 until --seconds of reports count (else the measurement is tried again). Also measured in the
 same invocation: a C memcpy ceiling, instructions per packet (callgrind) and heap
@@ -258,77 +260,114 @@ def needed_samples(args):
     return max(1, round(args.seconds / SAMPLE_S))
 
 
-def paused(children, state):
-    """A state probe with both peers stopped (SIGSTOP), so it has both cores to itself."""
-    for child in children:
-        child.proc.send_signal(signal.SIGSTOP)
-    try:
-        return state.read()
-    finally:
-        for child in reversed(children):
+class RunningPair:
+    """One Variant's two peers, started and warmed up, then stopped (SIGSTOP) whenever a state
+    probe or another pair has the cores: run_pairs gives them turns."""
+
+    def __init__(self, variant, size, args):
+        self.variant, self.size = variant, size
+        self.sender, self.receiver = variant.pair.split("->")
+        self.name = "memif-bench-" + uuid.uuid4().hex[:8]
+        self.prefixes = []
+        self.children = {}
+        try:
+            self._connect(args)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _connect(self, args):
+        # The server first: the client connects to its socket.
+        server = self._start(sending=self.variant.receiver_role == "client")
+        deadline = time.time() + 15
+        while not listening(self.name):
+            if time.time() > deadline or server.proc.poll() is not None:
+                raise RuntimeError(f"{label(self.variant)}: the server never listened:\n{server.stop()[-2000:]}")
+            time.sleep(0.05)
+        self._start(sending=self.variant.receiver_role == "server")
+        # testpmd drops what arrives in its first second; both sides warm caches and rings.
+        self.receiving = Receiver(self.receiver, self.children["rx"], self.size)
+        time.sleep(args.warmup)
+        if not self.receiving.segment(3 * SAMPLE_S) + self.receiving.segment(3 * SAMPLE_S):
+            raise RuntimeError(f"{self.variant.pair} {self.size} B: nothing received after {args.warmup} s")
+
+    def _start(self, sending):
+        variant = self.variant
+        kind = self.sender if sending else self.receiver
+        role = variant.receiver_role if not sending else SENDER_ROLE[variant.receiver_role]
+        if kind == "DPDK":
+            child, prefix = testpmd(sending, role, self.name, self.size)
+            self.prefixes.append(prefix)
+        else:
+            child = memifctl(sending, role, self.name, self.size, variant.sink, variant.source)
+        self.children["tx" if sending else "rx"] = child
+        return child
+
+    def pause(self):
+        for child in self.children.values():
+            child.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        for child in reversed(list(self.children.values())):
             child.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        """Stops both peers; returns (receiver's output, sender's output)."""
+        texts = {key: child.stop() for key, child in self.children.items()}
+        for prefix in self.prefixes:
+            shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+        return texts.get("rx", ""), texts.get("tx", "")
+
+
+def run_pairs(variants, size, args, state, segments=None):
+    """One measurement of each Variant, interleaved: every pair's peers run at once but take
+    turns, one 1 s segment of the receiver's samples each, with a state probe between two
+    turns (all peers stopped). A segment is kept when the probes before and after it found
+    the fast state and its samples stay within 2x of each other (a switch of state inside a
+    segment moves them 3-15x). Turns go on until each pair has `args.seconds` of kept
+    samples or `args.wait_limit` per pair passes. Taking turns puts the pairs compared in one
+    round into the same stretches of the machine's state, which moves their rates more than
+    any pair differs from another (docs/performance.md, Method).
+    Returns {variant: (kept samples, all samples, segments tried)}; `segments`, when given,
+    also gets each kept segment's samples as a list (segment_trace.py, one variant)."""
+    pairs = []
+    found = {v: ([], [], 0) for v in variants}
+    try:
+        for variant in variants:
+            pairs.append(RunningPair(variant, size, args))
+            pairs[-1].pause()
+        before = state.read()
+        deadline = time.time() + args.wait_limit * len(variants)
+        while time.time() < deadline:
+            turns = [p for p in pairs if len(found[p.variant][0]) < needed_samples(args)]
+            if not turns:
+                break
+            for pair in turns:
+                pair.resume()
+                time.sleep(SETTLE_S)
+                rates = pair.receiving.segment(SEGMENT_S)
+                pair.pause()
+                after = state.read()
+                kept, seen, tried = found[pair.variant]
+                if rates and state.fast(before) and state.fast(after) and min(rates) >= 0.5 * max(rates):
+                    kept += rates
+                    if segments is not None:
+                        segments.append(rates)
+                found[pair.variant] = (kept, seen + rates, tried + 1)
+                before = after
+    finally:
+        texts = {p.variant: p.stop() for p in pairs}
+    for variant, (kept, seen, tried) in found.items():
+        if not seen:
+            rx_text, tx_text = texts.get(variant, ("", ""))
+            raise RuntimeError(f"{variant.pair} {size} B: no samples\nreceiver:\n{rx_text[-1500:]}\n"
+                               f"sender:\n{tx_text[-1500:]}")
+    return found
 
 
 def run_pair(variant, size, args, state, segments=None):
-    """One measurement of a Variant: the receiver's samples from segments the state probe
-    found fast before and after and whose samples stay within 2x of each other (a switch of
-    state inside a segment moves them 3-15x). Runs segments until `args.seconds` of samples
-    are kept or `args.wait_limit` passes. Returns (kept samples, all samples, segments tried);
-    `segments`, when given, also gets each kept segment's samples as a list (segment_trace.py)."""
-    pair = variant.pair
-    sender, receiver = pair.split("->")
-    name = "memif-bench-" + uuid.uuid4().hex[:8]
-    prefixes = []
-    children = {}
-
-    def start(sending):
-        kind = sender if sending else receiver
-        role = variant.receiver_role if not sending else SENDER_ROLE[variant.receiver_role]
-        if kind == "DPDK":
-            child, prefix = testpmd(sending, role, name, size)
-            prefixes.append(prefix)
-        else:
-            child = memifctl(sending, role, name, size, variant.sink, variant.source)
-        children["tx" if sending else "rx"] = child
-        return child
-
-    kept, seen, tried = [], [], 0
-    try:
-        # The server first: the client connects to its socket.
-        server = start(sending=variant.receiver_role == "client")
-        deadline = time.time() + 15
-        while not listening(name):
-            if time.time() > deadline or server.proc.poll() is not None:
-                raise RuntimeError(f"{label(variant)}: the server never listened:\n{server.stop()[-2000:]}")
-            time.sleep(0.05)
-        start(sending=variant.receiver_role == "server")
-        tx, rx = children["tx"], children["rx"]
-        # testpmd drops what arrives in its first second; both sides warm caches and rings.
-        receiving = Receiver(receiver, rx, size)
-        time.sleep(args.warmup)
-        if not receiving.segment(3 * SAMPLE_S) + receiving.segment(3 * SAMPLE_S):
-            raise RuntimeError(f"{pair} {size} B: nothing received after {args.warmup} s")
-        before = paused([tx, rx], state)
-        deadline = time.time() + args.wait_limit
-        while len(kept) < needed_samples(args) and time.time() < deadline:
-            time.sleep(SETTLE_S)
-            rates = receiving.segment(SEGMENT_S)
-            after = paused([tx, rx], state)
-            tried += 1
-            if rates and state.fast(before) and state.fast(after) and min(rates) >= 0.5 * max(rates):
-                kept += rates
-                if segments is not None:
-                    segments.append(rates)
-            seen += rates
-            before = after
-    finally:
-        tx_text = children["tx"].stop() if "tx" in children else ""
-        rx_text = children["rx"].stop() if "rx" in children else ""
-        for prefix in prefixes:
-            shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
-    if not seen:
-        raise RuntimeError(f"{pair} {size} B: no samples\nreceiver:\n{rx_text[-1500:]}\nsender:\n{tx_text[-1500:]}")
-    return kept, seen, tried
+    """One measurement of one Variant alone (run_pairs with a single pair)."""
+    return run_pairs([variant], size, args, state, segments)[variant]
 
 
 class MachineState:
@@ -384,26 +423,40 @@ def slow_stretch(rate, others):
     return rate < 0.5 * max(others) or (len(others) >= 2 and rate < 0.8 * statistics.median(others))
 
 
-def measure(variant, size, args, state, earlier):
-    """One kept measurement of a pair: the median of its kept samples (a 0.1 s report that
-    caught the start of a slow stretch inside a kept segment does not move it). `earlier`
-    are this pair's kept rates at this size; a slow stretch (above) is measured again.
-    Returns (rate, attempts, kept): kept is False when no attempt had enough fast samples,
-    and the last attempt's rate (over all its samples when none were kept) is returned."""
+def measure(variants, size, args, state, earlier):
+    """One kept measurement of each Variant, interleaved (run_pairs): a pair's rate is the
+    median of its kept samples (a 0.1 s report that caught the start of a slow stretch
+    inside a kept segment does not move it). `earlier[variant]` are that pair's kept rates
+    at this size; a pair without enough fast samples, or whose rate is a slow stretch
+    (above), is measured again, interleaved with the others measured again.
+    Returns {variant: (rate, attempts, kept)}: kept is False when no attempt had enough fast
+    samples, and the last attempt's rate (over all its samples when none were kept) is given."""
+    results = {}
+    pending = list(variants)
     for attempt in range(1, args.attempts + 1):
-        kept, seen, tried = run_pair(variant, size, args, state)
-        enough = len(kept) >= needed_samples(args)
-        rate = statistics.median(kept if kept else seen)
-        plausible = not slow_stretch(rate, earlier)
-        if (enough and plausible) or attempt == args.attempts:
-            return rate, attempt, enough
-        log(f"{size:5d} B  {label(variant):26s} again: {len(kept)} of {len(seen)} samples fast in {tried} segments, "
-            f"{rate / 1e6:.2f} Mpps{'' if plausible else ' (a slow stretch, by this pair' + chr(39) + 's other rounds)'}")
+        found = run_pairs(pending, size, args, state)
+        again = []
+        for variant in pending:
+            kept, seen, tried = found[variant]
+            enough = len(kept) >= needed_samples(args)
+            rate = statistics.median(kept if kept else seen)
+            plausible = not slow_stretch(rate, earlier[variant])
+            if (enough and plausible) or attempt == args.attempts:
+                results[variant] = (rate, attempt, enough)
+                continue
+            again.append(variant)
+            log(f"{size:5d} B  {label(variant):26s} again: {len(kept)} of {len(seen)} samples fast in {tried} "
+                f"segments, {rate / 1e6:.2f} Mpps"
+                f"{'' if plausible else ' (a slow stretch, by this pair' + chr(39) + 's other rounds)'}")
+        pending = again
+        if not pending:
+            break
+    return results
 
 
 def measure_rounds(variants, size, args, state, every_round=lambda: None):
-    """`args.runs` rounds at `size`, each measuring every Variant once; the order rotates
-    so that no variant always runs first (or right after a wait).
+    """`args.runs` rounds at `size`, each measuring every Variant once, interleaved (the
+    order of turns rotates so that no variant always goes first).
     Returns three dicts keyed by variant: rates (one per round), attempts, and measurements
     kept although never steady."""
     rates = {v: [] for v in variants}
@@ -412,20 +465,24 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
     for run in range(args.runs):
         every_round()
         order = variants[run % len(variants):] + variants[:run % len(variants)]
-        for variant in order:
-            rate, tries, kept = measure(variant, size, args, state, rates[variant])
+        groups = [[v] for v in order] if getattr(args, "one_at_a_time", False) else [order]
+        measured = {}
+        for group in groups:
+            measured.update(measure(group, size, args, state, rates))
+        for variant, (rate, tries, kept) in measured.items():
             rates[variant].append(rate)
             attempts[variant] += tries
             unkept[variant] += 0 if kept else 1
             log(f"{size:5d} B  run {run + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps"
                 f"{'' if kept else '  (never in a steady fast state: kept anyway)'}")
     # A variant's first rounds had little or nothing earlier to be judged against: now that
-    # all are in, each is judged against the others.
+    # all are in, each is judged against the others, and a slow stretch is measured again
+    # (alone: the others' rounds stand).
     for variant in variants:
         for i, rate in enumerate(rates[variant]):
             others = rates[variant][:i] + rates[variant][i + 1:]
             if slow_stretch(rate, others):
-                again, tries, kept = measure(variant, size, args, state, others)
+                again, tries, kept = measure([variant], size, args, state, {variant: others})[variant]
                 attempts[variant] += tries
                 log(f"{size:5d} B  run {i + 1}/{args.runs}  {label(variant):26s} {rate / 1e6:8.3f} Mpps was a slow "
                     f"stretch; again: {again / 1e6:.3f} Mpps{'' if kept else ' (not steady: kept anyway)'}")
@@ -447,7 +504,8 @@ def study_row(variant, size, found, reference):
 def study_result(args, rows, state, **extra):
     """A side study's results.json: when, where, how many rounds, its rows and the probe's summary."""
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(), "runs": args.runs, "seconds": args.seconds, **extra, "rows": rows,
+            "machine": machine(), "runs": args.runs, "seconds": args.seconds,
+            "one_at_a_time": getattr(args, "one_at_a_time", False), **extra, "rows": rows,
             "state_probe_mpps": state.summary()}
 
 
@@ -596,7 +654,9 @@ def markdown(result):
              f"memifctl's sink spins {result.get('sink_idle_pause_us', 0):g} us after an empty poll (testpmd: none). "
              f"{rounds_text(result)} per point; a measurement is the median of {result['seconds']:g} s of the receiver's "
              f"0.1 s rate reports, after {result['warmup']:g} s of warm-up, from 1 s segments that the state probe "
-             "(run with both peers paused) found fast on both sides; median Mpps, Gbit/s of frame bytes, and "
+             "(run with every peer paused) found fast on both sides, "
+             + ("the pairs measured one after another" if result.get("one_at_a_time", True)
+                else "the pairs of a round taking turns") + "; median Mpps, Gbit/s of frame bytes, and "
              "the ratio of a pair's median to the median of DPDK->DPDK in the same orientation over the same "
              "rounds. State probe: best "
              f"{result['state_probe_mpps']['best']:.1f} Mpps, {result['state_probe_mpps']['slow_readings']} of "
@@ -705,7 +765,10 @@ def measurement_arguments(parser, sizes, runs, attempts=4, wait_limit=120):
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--attempts", type=int, default=attempts, help="tries per measurement to find a steady fast state")
     parser.add_argument("--wait-limit", type=float, default=wait_limit,
-                        help="seconds of segments one attempt runs while looking for fast ones")
+                        help="seconds of segments one attempt runs, per pair, while looking for fast ones")
+    parser.add_argument("--one-at-a-time", action="store_true",
+                        help="measure the pairs of a round one after another (the method before 2026-12-04) "
+                             "instead of taking turns")
 
 
 def main():
@@ -788,7 +851,7 @@ def main():
     result = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": machine(), "runs": args.runs, "chained_runs": args.chained_runs,
               "seconds": args.seconds, "warmup": args.warmup,
-              "sink_idle_pause_us": args.idle_pause, "points": points,
+              "sink_idle_pause_us": args.idle_pause, "one_at_a_time": args.one_at_a_time, "points": points,
               "memcpy_gbytes": memcpy_gbytes, "source_gbytes_1500": source_gbytes,
               "copy_ratio": copy_ratio, "instructions": instructions, "allocations": allocations,
               "core_latency_ns": {"min": min(latencies), "median": statistics.median(latencies),

@@ -11,7 +11,7 @@ descriptors one transmit call reserves and publishes: 32 holds six 9000 B frames
 holds 32 of them, testpmd's own burst).
 
 Usage: python3 Benchmarks/source_bench.py [--sizes 9000] [--runs 8]
-           [--buffers-per-slot 1,2] [--bursts 32,160] [--out source]
+           [--buffers-per-slot 1,2] [--bursts 32,160] [--out source] [--one-at-a-time]
 (after scripts/bench.sh has built the release binaries). Writes
 Benchmarks/results/OUT.{json,md}.
 """
