@@ -24,8 +24,8 @@ Each point is several rounds (--runs; --chained-runs for chained frames). In a r
 six pairs' peers all run, and the pairs take turns: one 1 s segment each, every other pair
 stopped (--one-at-a-time measures them one after another instead, the method before
 2026-12-04); the order of turns rotates between rounds. A point's rate is the median over
-rounds, and its ratio is that median over the median of DPDK->DPDK in the same orientation. A measurement's rate is the
-median of the receiver's 0.1 s rate reports (memifctl --interval 0.1; testpmd interactive,
+rounds, and its ratio is that median over the median of DPDK->DPDK in the same
+orientation. A measurement's rate is the median of the receiver's 0.1 s rate reports (memifctl --interval 0.1; testpmd interactive,
 asked "show port stats 0" every 0.1 s), taken after a warm-up and only while the machine is
 in its fast state.
 
@@ -34,8 +34,8 @@ This VM switches, every fraction of a second to minutes, between a fast and a sl
 factors, so a comparison that straddles a switch says nothing. Benchmarks/state_probe.c
 detects the state in 0.2 s but needs both cores. So a round alternates: a probe with every
 peer stopped (SIGSTOP), one pair continued (SIGCONT), 0.2 s to settle, a 1 s segment of its
-reports, that pair stopped, a probe again, the next pair's turn. A segment counts when the probes on both sides of it read at least half the
-best this invocation has read, and its reports stay within 2x of each other; segments run
+reports, that pair stopped, a probe again, the next pair's turn. A segment counts when the
+probes on both sides of it read at least half the best this invocation has read, and its reports stay within 2x of each other; segments run
 until --seconds of reports count (else the measurement is tried again). Also measured in the
 same invocation: a C memcpy ceiling, instructions per packet (callgrind) and heap
 allocations per packet.
@@ -465,7 +465,7 @@ def measure_rounds(variants, size, args, state, every_round=lambda: None):
     for run in range(args.runs):
         every_round()
         order = variants[run % len(variants):] + variants[:run % len(variants)]
-        groups = [[v] for v in order] if getattr(args, "one_at_a_time", False) else [order]
+        groups = [[v] for v in order] if args.one_at_a_time else [order]
         measured = {}
         for group in groups:
             measured.update(measure(group, size, args, state, rates))
@@ -505,7 +505,7 @@ def study_result(args, rows, state, **extra):
     """A side study's results.json: when, where, how many rounds, its rows and the probe's summary."""
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(), "runs": args.runs, "seconds": args.seconds,
-            "one_at_a_time": getattr(args, "one_at_a_time", False), **extra, "rows": rows,
+            "one_at_a_time": args.one_at_a_time, **extra, "rows": rows,
             "state_probe_mpps": state.summary()}
 
 
