@@ -170,7 +170,7 @@ public struct AccelConfigDiscovery: WorkQueueDiscovery {
                 found.append(
                     DSAWorkQueueInfo(
                         device: devname, name: api.wqName(w).map { String(cString: $0) } ?? "wq?",
-                        devicePath: hasPath ? String(cString: path) : nil, numaNode: Int(api.deviceNumaNode(d)),
+                        devicePath: hasPath ? Self.string(fromNulTerminated: path) : nil, numaNode: Int(api.deviceNumaNode(d)),
                         version: api.deviceVersion(d),
                         enabled: deviceEnabled && api.wqState(w) == Int32(ACCFG_WQ_ENABLED.rawValue),
                         isUser: api.wqType(w) == Int32(ACCFG_WQT_USER.rawValue),
@@ -191,6 +191,11 @@ public struct AccelConfigDiscovery: WorkQueueDiscovery {
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return nil }
         return String(decoding: buffer[..<n], as: UTF8.self)
+    }
+
+    /// The text before the first NUL of a C buffer the library filled.
+    private static func string(fromNulTerminated buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
