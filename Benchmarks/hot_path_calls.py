@@ -16,8 +16,9 @@ MemifKit channel queues (measuredChannelTransmit, measuredChannelForward,
 measuredChannelSendBack: what a CNF runs; copying, and on one buffer pool by descriptor), at
 64 B and at 9000 B (chained); and memifctl's own data loop (TrafficRunner.run, the binary
 the throughput benchmark measures) as sink, source and reflector against a native memifctl
-peer, counting the calls the loop and the Memif data path make (its once-a-second rate
-line formats strings; those calls come from the formatting).
+peer (the source with one flow and with 1024), counting the calls the loop and the Memif
+data path make (its once-a-second rate line formats strings; those calls come from the
+formatting).
 
 Usage: python3 Benchmarks/hot_path_calls.py (after the release builds of memif-bench and
 memifctl: `swift build -c release --product NAME` for each). Exits 1 when a burst calls into
@@ -99,15 +100,16 @@ def quiet(args):
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def memifctl_loop_calls(binary, action):
+def memifctl_loop_calls(binary, action, flows=1):
     """(bursts, {runtime function: calls}) made inside memifctl's data loop while it runs
-    `action` (sink, source or reflect) under callgrind against a native memifctl peer:
+    `action` (sink, source or reflect; the client's source sends `flows` flows) under
+    callgrind against a native memifctl peer:
     calls the loop makes itself or through the Memif data path it calls. Its once-a-second
     rate line formats strings; those calls come from the formatting, and do not count."""
     socket = "memif-hot-" + uuid.uuid4().hex[:8]
     server = {"sink": "sink", "reflect": "reflect", "source": "sink"}[action]
     server_args = [server, "--role", "server", "--socket", "@" + socket]
-    client_args = ["source", "--role", "client", "--socket", "@" + socket, "--size", "64"]
+    client_args = ["source", "--role", "client", "--socket", "@" + socket, "--size", "64", "--flows", str(flows)]
     with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
         valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out.name}",
                     f"--toggle-collect=*{MEMIFCTL_LOOP}*", binary]
@@ -166,11 +168,12 @@ def check(scratch):
     binary = for_valgrind(MEMIF_BENCH, os.path.join(scratch, "memif-bench"))
     loop_binary = for_valgrind(MEMIFCTL, os.path.join(scratch, "memifctl"))
     failed = False
-    for action in ("sink", "source", "reflect"):
-        bursts, found = memifctl_loop_calls(loop_binary, action)
+    for action, flows in (("sink", 1), ("source", 1), ("source", 1024), ("reflect", 1)):
+        bursts, found = memifctl_loop_calls(loop_binary, action, flows)
         total = sum(found.values())
         detail = ", ".join(f"{name} {n}" for name, n in sorted(found.items()))
-        print(f"memifctl {action:7s} data loop: {total} Swift runtime calls in {bursts} polls"
+        print(f"memifctl {action:7s} data loop{f' ({flows} flows)' if flows > 1 else ''}: "
+              f"{total} Swift runtime calls in {bursts} polls"
               f"{': ' + detail if detail else ''}")
         failed = failed or total != 0
     for path, function in MEASURED:

@@ -1,7 +1,9 @@
 // The copy ceiling for the memif benchmark: how fast one core copies SIZE-byte frames
 // between two 2 MiB buffer pools with plain memcpy (the pools are the size of one memif
-// ring's buffers: 1024 slots of 2048 bytes). Prints GB/s.
-//   cc -O2 -o memcpy_rate memcpy_rate.c && ./memcpy_rate 1500 2.0
+// ring's buffers: 1024 slots of 2048 bytes). Prints GB/s. With the mode "template" every
+// frame is copied from the first slot of the source pool instead (what `memifctl source`
+// does with one flow: its reads stay in L1, only the writes cover the pool).
+//   cc -O2 -o memcpy_rate memcpy_rate.c && ./memcpy_rate 1500 2.0 [cpu] [pool|template]
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -19,6 +21,12 @@ int main(int argc, char **argv) {
     size_t size = argc > 1 ? strtoul(argv[1], NULL, 10) : 1500;
     double seconds = argc > 2 ? strtod(argv[2], NULL) : 2.0;
     int cpu = argc > 3 ? atoi(argv[3]) : 0;
+    const char *mode = argc > 4 ? argv[4] : "pool";
+    if (strcmp(mode, "pool") != 0 && strcmp(mode, "template") != 0) {
+        fprintf(stderr, "mode must be pool or template, not %s\n", mode);
+        return 2;
+    }
+    const size_t from_stride = strcmp(mode, "pool") == 0 ? 2048 : 0;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
@@ -31,7 +39,7 @@ int main(int argc, char **argv) {
     unsigned long copies = 0;
     double start = now(), end = start + seconds;
     while (now() < end) {
-        for (size_t i = 0; i < slots; i++) memcpy(b + i * stride, a + i * stride, size);
+        for (size_t i = 0; i < slots; i++) memcpy(b + i * stride, a + i * from_stride, size);
         copies += slots;
         __asm__ volatile("" ::"r"(b) : "memory");
     }

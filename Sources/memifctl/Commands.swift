@@ -37,11 +37,21 @@ struct Source: ParsableCommand {
     @Option(help: "Stop after this many packets (0: no limit).")
     var count: UInt64 = 0
 
+    @Option(help: ArgumentHelp(
+        "Flows to send in turn, one frame each (UDP source ports 9, 10, ...).",
+        discussion: "Each flow's frame has its own 2048-byte slot, so 1024 flows of 1500 B are read from a 2 MiB pool, as a DPDK sender copies from mbufs; 1 sends one template."))
+    var flows: Int = 1
+
     func validate() throws {
         guard (42...65535).contains(size) else { throw ValidationError("--size must be 42...65535 bytes") }
+        guard (1...65536).contains(flows) else { throw ValidationError("--flows must be 1...65536") }
+        let slots = (size + TestFrame.poolSlot - 1) / TestFrame.poolSlot
+        guard flows == 1 || flows * slots * TestFrame.poolSlot <= 256 << 20 else {
+            throw ValidationError("--flows \(flows) of \(size) B would take more than 256 MiB of frames")
+        }
     }
 
     func run() throws {
-        try TrafficRunner(options: options, action: .source(size: size, count: count)).run()
+        try TrafficRunner(options: options, action: .source(size: size, count: count, flows: flows)).run()
     }
 }

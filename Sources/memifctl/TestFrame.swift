@@ -6,7 +6,34 @@ enum TestFrame {
     static let destinationMAC: [UInt8] = [0x02, 0, 0, 0, 0, 0x02]
     static let sourceMAC: [UInt8] = [0x02, 0, 0, 0, 0, 0x01]
 
-    static func make(size: Int, mode: MemifMode) -> [UInt8] {
+    /// Frames laid out for a `MemifFramePool`: `bytes` holds them `stride` bytes apart.
+    struct Pool {
+        var bytes: [UInt8]
+        var length: Int
+        var stride: Int
+        /// A placeholder for actions that send nothing.
+        static let unused = Pool(bytes: [0], length: 1, stride: 1)
+    }
+
+    /// Where each flow's frame starts in a pool of several: 2048-byte slots (the data room of
+    /// a DPDK mbuf), or a multiple of 2048 for larger frames.
+    static let poolSlot = 2048
+
+    /// One frame per flow, flow i with UDP source port 9 + i (one flow: the plain template).
+    /// Several flows each get their own slot, so a source reads them from a pool of
+    /// `flows` slots instead of one cache-resident template.
+    static func pool(size: Int, flows: Int, mode: MemifMode) -> Pool {
+        if flows == 1 { return Pool(bytes: make(size: size, mode: mode), length: size, stride: size) }
+        let stride = (size + poolSlot - 1) / poolSlot * poolSlot
+        var bytes = [UInt8](repeating: 0, count: stride * flows)
+        for flow in 0..<flows {
+            let frame = make(size: size, mode: mode, flow: flow)
+            bytes.replaceSubrange(flow * stride..<flow * stride + size, with: frame)
+        }
+        return Pool(bytes: bytes, length: size, stride: stride)
+    }
+
+    static func make(size: Int, mode: MemifMode, flow: Int = 0) -> [UInt8] {
         var frame: [UInt8] = []
         frame.reserveCapacity(size)
         if mode == .ethernet {
@@ -21,7 +48,8 @@ enum TestFrame {
         ip[10] = UInt8(checksum >> 8)
         ip[11] = UInt8(checksum & 0xff)
         let udpLength = ipLength - 20
-        frame += ip + [0, 9, 0, 9, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0]
+        let port = UInt16(truncatingIfNeeded: 9 + flow)
+        frame += ip + [UInt8(port >> 8), UInt8(port & 0xff), 0, 9, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0]
         while frame.count < size { frame.append(UInt8(truncatingIfNeeded: frame.count)) }
         return frame
     }

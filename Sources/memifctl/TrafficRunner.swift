@@ -14,7 +14,7 @@ struct TrafficRunner {
     enum Action {
         case reflect
         case sink(MemifTraffic.SinkRead)
-        case source(size: Int, count: UInt64)
+        case source(size: Int, count: UInt64, flows: Int)
     }
 
     let options: InterfaceOptions
@@ -82,10 +82,10 @@ struct TrafficRunner {
         if options.interrupt { rxQueues.forEach { $0.setInterruptMode(true) } }
         let rxBurst = MemifBurst(capacity: options.burst)
         let txBurst = MemifBurst(capacity: options.burst)
-        var frame: [UInt8] = []
+        var frames = TestFrame.Pool.unused
         var limit = UInt64.max
-        if case .source(let size, let count) = action {
-            frame = TestFrame.make(size: size, mode: connection.mode)
+        if case .source(let size, let count, let flows) = action {
+            frames = TestFrame.pool(size: size, flows: flows, mode: connection.mode)
             if count > 0 { limit = count }
         }
         var meter = RateMeter(label: label, interval: options.interval, rx: rxQueues, tx: txQueues)
@@ -98,8 +98,9 @@ struct TrafficRunner {
             return (rx, q < txQueues.count ? txQueues[q] : nil)
         }
         let (rx0, tx0) = pair(0)
-        frame.withUnsafeBytes { template in
-            var loop = Loop(end: end, limit: limit, pause: pause, rxBurst: rxBurst.buffers, txBurst: txBurst.buffers, template: template)
+        frames.bytes.withUnsafeBytes { bytes in
+            let pool = MemifFramePool(bytes, length: frames.length, stride: frames.stride)
+            var loop = Loop(end: end, limit: limit, pause: pause, rxBurst: rxBurst.buffers, txBurst: txBurst.buffers, frames: pool)
             let pairs = max(rxQueues.count, txQueues.count)
             run(connection, rx0, tx0, &loop, meter: &meter, more: pairs <= 1 ? nil : { loop in
                 (1..<pairs).reduce(0) { moved, q in
@@ -122,7 +123,9 @@ private struct Loop {
     let pause: MemifIdlePause
     let rxBurst: UnsafeMutableBufferPointer<MemifBuffer>
     let txBurst: UnsafeMutableBufferPointer<MemifBuffer>
-    let template: UnsafeRawBufferPointer
+    /// What a source sends: one template, or one frame per flow, sent in turn.
+    let frames: MemifFramePool
+    var next = 0
     var sent: UInt64 = 0
 }
 
@@ -170,7 +173,10 @@ extension TrafficRunner {
             // Count what comes back (a reflecting peer) so the peer never stalls.
             var moved = rx == nil ? 0 : MemifTraffic.sink(rx!, burst: loop.rxBurst)
             if tx != nil && loop.sent < loop.limit {
-                let n = MemifTraffic.source(tx!, frame: loop.template, burst: loop.txBurst, limit: loop.limit - loop.sent)
+                let n = loop.frames.count == 1
+                    ? MemifTraffic.source(tx!, frame: loop.frames[0], burst: loop.txBurst, limit: loop.limit - loop.sent)
+                    : MemifTraffic.source(
+                        tx!, frames: loop.frames, next: &loop.next, burst: loop.txBurst, limit: loop.limit - loop.sent)
                 loop.sent += UInt64(n)
                 moved += n
             }

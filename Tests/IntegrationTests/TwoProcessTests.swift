@@ -139,6 +139,30 @@ import Testing
         #expect(Set(frames.map { $0 }).count == 1, "every frame is the same template")
     }
 
+    @Test func memifctlSourceSendsItsFlowsInTurn() throws {
+        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
+        let loop = try MemifEventLoop()
+        let memif = try MemifInterface(
+            MemifConfiguration(role: .server, socket: try MemifSocketName(socket)), eventLoop: loop)
+        try memif.start()
+        defer {
+            memif.stop()
+            loop.shutdown()
+        }
+        // 3000 B frames span two 2048 B buffers; 7 flows take 4096 B slots each.
+        let source = try Self.memifctl([
+            "source", "--role", "client", "--socket", socket, "--size", "3000", "--count", "1000", "--flows", "7",
+        ])
+        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(source.output)")
+        let burst = MemifBurst(capacity: 256)
+        let frames = TestTraffic.receive(1000, from: connection.receiveQueue(0), burst: burst, deadline: Date().addingTimeInterval(20))
+        #expect(frames.count == 1000)
+        // UDP source port (bytes 34-35 after Ethernet and IPv4): 9 + flow, flows in turn.
+        let ports = frames.map { Int($0[34]) << 8 | Int($0[35]) }
+        #expect(ports == (0..<1000).map { 9 + $0 % 7 }, "\(ports.prefix(20))")
+        #expect(frames.allSatisfy { $0.count == 3000 && $0[14] == 0x45 && $0[36...] == frames[0][36...] })
+    }
+
     @Test func memifctlSinkReportsEachIntervalAndCountsEveryRotatedFrame() throws {
         let socket = "@" + TestPaths.uniqueName("memifkit-2p")
         // An idle pause: the sink lets batches build up and still counts every frame.
@@ -166,6 +190,13 @@ import Testing
         let child = try Self.memifctl(["sink", "--socket", "@" + TestPaths.uniqueName("memifkit-2p")] + option)
         #expect(child.waitForExit(timeout: 10))
         #expect(child.output.contains("Error:"), "\(child.output)")
+    }
+
+    @Test(arguments: [["--flows", "0"], ["--flows", "65537"], ["--flows", "65536", "--size", "9000"]])
+    func memifctlSourceRefusesOutOfRangeFlows(_ option: [String]) throws {
+        let child = try Self.memifctl(["source", "--socket", "@" + TestPaths.uniqueName("memifkit-2p")] + option)
+        #expect(child.waitForExit(timeout: 10))
+        #expect(child.output.contains("Error: --flows"), "\(child.output)")
     }
 
     @Test func inspectPrintsWhatTheServerAdvertises() throws {

@@ -320,4 +320,31 @@ import Testing
         let stats = pair.server.receiveQueue(0).statistics
         #expect(stats.packets == UInt64(sent) && stats.bytes == UInt64(sent * size) && stats.badDescriptors == 0)
     }
+
+    @Test func pooledSourceSendsItsFramesInTurnAcrossBursts() throws {
+        let c = LoopbackPair.configuration(log2RingSize: 4, bufferSize: 256)
+        let pair = try LoopbackPair(configuration: c)
+        let burst = MemifBurst(capacity: 64)
+        // Five 300 B frames (two segments each) laid 320 B apart; the tail holds no whole frame.
+        let frames = (0..<5).map { Frames.make($0, size: 300) }
+        var memory = [UInt8](repeating: 0xee, count: 5 * 320 + 100)
+        for (i, f) in frames.enumerated() { memory.replaceSubrange(i * 320..<i * 320 + 300, with: f) }
+        var next = 0
+        var received: [[UInt8]] = []
+        try memory.withUnsafeBytes { bytes in
+            let pool = MemifFramePool(bytes, length: 300, stride: 320)
+            #expect(pool.count == 5)
+            for _ in 0..<3 {
+                let n = MemifTraffic.source(pair.client.transmitQueue(0), frames: pool, next: &next, burst: burst.buffers)
+                #expect(n == 8)  // 16 slots, two per frame
+                received += Frames.receive(pair.server.receiveQueue(0), burst)
+            }
+            let one = MemifTraffic.source(pair.client.transmitQueue(0), frames: pool, next: &next, burst: burst.buffers, limit: 1)
+            #expect(one == 1)
+            received += Frames.receive(pair.server.receiveQueue(0), burst)
+            try #require(received.count == 25)
+        }
+        #expect(received == (0..<25).map { frames[$0 % 5] })
+        #expect(next == 0)
+    }
 }

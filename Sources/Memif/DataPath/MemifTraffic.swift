@@ -76,6 +76,32 @@ public enum MemifTraffic {
         return packets
     }
 
+    /// Like `source(_:frame:burst:limit:)`, but each packet copies the next frame of `frames`,
+    /// starting at `next` and wrapping at the pool's end; `next` is left at the frame the
+    /// following call starts with. Returns the packets sent.
+    @inlinable
+    public static func source(
+        _ tx: MemifTxQueue, frames: MemifFramePool, next: inout Int,
+        burst: UnsafeMutableBufferPointer<MemifBuffer>, limit: UInt64 = .max
+    ) -> Int {
+        let free = tx.reserve(into: burst)
+        var used = 0
+        var packets = 0
+        var i = next < frames.count && next >= 0 ? next : 0
+        while used < free && UInt64(truncatingIfNeeded: packets) < limit {
+            let k = MemifTxQueue.copy(frames[i], into: burst, from: used, to: free)
+            if k == 0 { break }
+            used &+= k
+            packets &+= 1
+            i &+= 1
+            if i == frames.count { i = 0 }
+        }
+        next = i
+        guard used > 0 else { return 0 }
+        tx.publish(burst, count: used)
+        return packets
+    }
+
     /// Receives one burst and sends every packet back through `tx`, MAC addresses swapped
     /// (testpmd's `macswap`). Packets that find no free buffer are counted as drops.
     /// Returns the segments received.
