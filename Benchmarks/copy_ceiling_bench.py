@@ -6,9 +6,11 @@ bench.py compares Swift->Swift's bytes per second at 1500 B with memcpy_rate.c, 
 each frame from a 2 MiB pool (the issue's ceiling); memifctl source with one flow reads
 every frame from one template that stays in L1. This measures, in the same rounds and with
 bench.py's fast-state gating, Swift->Swift and Swift->DPDK with one flow (the template) and
-with --flows 1024 (1024 frames in 2048-byte slots: a 2 MiB pool, as DPDK's sender copies
-each frame out of its own mbuf), beside DPDK->DPDK; and, before each round, memcpy_rate.c
-both ways (pool and template), each run between two state probes that find the fast state.
+with --flows 1024 (1024 frames in 2048-byte slots: a 2 MiB pool, memcpy_rate.c's read
+pattern), beside DPDK->DPDK; and, before each round, memcpy_rate.c both ways (pool and
+template), each run between two state probes that find the fast state. (DPDK's sender
+reads from few buffers: net_memif frees each burst's mbufs once copied and testpmd's
+per-core mempool cache hands the same ones back to txonly's next burst.)
 
 Usage: python3 Benchmarks/copy_ceiling_bench.py [--sizes 1500] [--runs 5] [--flows 1024]
            [--out copy-ceiling] [--one-at-a-time]
@@ -24,13 +26,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-MODES = ("pool", "template")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.measurement_arguments(parser, sizes="1500", runs=5, attempts=6, wait_limit=180)
-    parser.add_argument("--flows", type=int, default=1024, help="the pooled source's flows (frames in 2048 B slots)")
+    parser.add_argument("--flows", type=int, default=bench.POOL_FLOWS, help="the pooled source's flows (frames in 2048 B slots)")
     parser.add_argument("--out", default="copy-ceiling", help="results file name, without extension")
     args = parser.parse_args()
     reference = bench.Variant("DPDK->DPDK")
@@ -40,38 +39,21 @@ def main():
     state = bench.MachineState(args.wait_limit)
     rows, ceilings = [], []
     for size in (int(s) for s in args.sizes.split(",")):
-        memcpy = {mode: [] for mode in MODES}
+        memcpy = {mode: [] for mode in bench.MEMCPY_MODES}
         found = bench.measure_rounds(variants, size, args, state,
-                                     every_round=lambda: add_memcpy_round(memcpy, size, state))
+                                     every_round=lambda: bench.add_memcpy_round(memcpy, size, state))
         dpdk = statistics.median(found[0][reference])
         ceiling = {mode: statistics.median(rates) for mode, rates in memcpy.items()}
-        ceilings.append({"size": size, **{f"memcpy_{mode}_gbytes": round(ceiling[mode], 3) for mode in MODES},
-                         **{f"memcpy_{mode}_runs": memcpy[mode] for mode in MODES}})
+        ceilings.append({"size": size, **{f"memcpy_{mode}_gbytes": round(ceiling[mode], 3) for mode in bench.MEMCPY_MODES},
+                         **{f"memcpy_{mode}_runs": memcpy[mode] for mode in bench.MEMCPY_MODES}})
         for variant in variants:
             row = bench.study_row(variant, size, found, dpdk)
             gbytes = row["mpps"] * size / 1e3
             row.update({"flows": variant.source.flows if variant.source else None, "gbytes": round(gbytes, 3),
-                        **{f"of_memcpy_{mode}": round(gbytes / ceiling[mode], 3) for mode in MODES}})
+                        **{f"of_memcpy_{mode}": round(gbytes / ceiling[mode], 3) for mode in bench.MEMCPY_MODES}})
             rows.append(row)
     result = bench.study_result(args, rows, state, memcpy=ceilings)
     bench.write_study(args.out, result, markdown(result))
-
-
-def add_memcpy_round(memcpy, size, state, tries=3):
-    """One reading of each memcpy mode, taken (alternating, 3 x 1 s each, median) between
-    two probes that both find the fast state; after `tries` misses the last is kept."""
-    for attempt in range(tries):
-        state.wait_for_fast()
-        found = {mode: [] for mode in MODES}
-        for _ in range(3):
-            for mode in MODES:
-                found[mode].append(bench.memcpy_ceiling(size, 1, mode))
-        if state.fast(state.read()) or attempt == tries - 1:
-            break
-        bench.log(f"{size:5d} B  memcpy: the machine left the fast state; again")
-    for mode in MODES:
-        memcpy[mode].append(round(statistics.median(found[mode]), 3))
-        bench.log(f"{size:5d} B  memcpy {mode:8s} {memcpy[mode][-1]:7.2f} GB/s")
 
 
 def markdown(result):
