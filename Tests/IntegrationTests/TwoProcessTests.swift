@@ -120,7 +120,9 @@ import Testing
         Self.expectReflected(connection, sizes: [100, 2000], count: 100)
     }
 
-    @Test func memifctlSourceReachesOurSinkWithValidFrames() throws {
+    /// Runs `memifctl source` (client) with `arguments` against our memif server and
+    /// returns the first `count` frames it receives.
+    static func framesFromMemifctlSource(_ arguments: [String], count: Int) throws -> [[UInt8]] {
         let socket = "@" + TestPaths.uniqueName("memifkit-2p")
         let loop = try MemifEventLoop()
         let memif = try MemifInterface(
@@ -130,32 +132,22 @@ import Testing
             memif.stop()
             loop.shutdown()
         }
-        let source = try Self.memifctl(["source", "--role", "client", "--socket", socket, "--size", "1500", "--count", "5000", "--buffer-size", "512"])
+        let source = try Self.memifctl(["source", "--role", "client", "--socket", socket] + arguments)
         let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(source.output)")
         let burst = MemifBurst(capacity: 256)
-        let frames = TestTraffic.receive(5000, from: connection.receiveQueue(0), burst: burst, deadline: Date().addingTimeInterval(20))
+        return TestTraffic.receive(count, from: connection.receiveQueue(0), burst: burst, deadline: Date().addingTimeInterval(20))
+    }
+
+    @Test func memifctlSourceReachesOurSinkWithValidFrames() throws {
+        let frames = try Self.framesFromMemifctlSource(["--size", "1500", "--count", "5000", "--buffer-size", "512"], count: 5000)
         #expect(frames.count == 5000)
         #expect(frames.allSatisfy { $0.count == 1500 && $0[12] == 0x08 && $0[13] == 0x00 && $0[14] == 0x45 })
         #expect(Set(frames.map { $0 }).count == 1, "every frame is the same template")
     }
 
     @Test func memifctlSourceSendsItsFlowsInTurn() throws {
-        let socket = "@" + TestPaths.uniqueName("memifkit-2p")
-        let loop = try MemifEventLoop()
-        let memif = try MemifInterface(
-            MemifConfiguration(role: .server, socket: try MemifSocketName(socket)), eventLoop: loop)
-        try memif.start()
-        defer {
-            memif.stop()
-            loop.shutdown()
-        }
         // 3000 B frames span two 2048 B buffers; 7 flows take 4096 B slots each.
-        let source = try Self.memifctl([
-            "source", "--role", "client", "--socket", socket, "--size", "3000", "--count", "1000", "--flows", "7",
-        ])
-        let connection = try #require(memif.waitForConnection(timeout: .seconds(10)), "\(source.output)")
-        let burst = MemifBurst(capacity: 256)
-        let frames = TestTraffic.receive(1000, from: connection.receiveQueue(0), burst: burst, deadline: Date().addingTimeInterval(20))
+        let frames = try Self.framesFromMemifctlSource(["--size", "3000", "--count", "1000", "--flows", "7"], count: 1000)
         #expect(frames.count == 1000)
         // UDP source port (bytes 34-35 after Ethernet and IPv4): 9 + flow, flows in turn.
         let ports = frames.map { Int($0[34]) << 8 | Int($0[35]) }
