@@ -49,6 +49,7 @@ of docs/performance.md.
 import argparse
 import collections
 import datetime
+import functools
 import json
 import os
 import platform
@@ -547,7 +548,9 @@ def label(variant):
     return text + (", receiver client" if variant.receiver_role == "client" else "")
 
 
+@functools.cache
 def compiled(source, *flags):
+    """Path of the C helper `source` built with -O2 (once per invocation)."""
     exe = os.path.join(tempfile.gettempdir(), "memif-" + os.path.splitext(source)[0])
     subprocess.run(["cc", "-O2", *flags, "-o", exe, os.path.join(ROOT, "Benchmarks", source)], check=True)
     return exe
@@ -570,7 +573,7 @@ def add_memcpy_round(memcpy, size, state, tries=3):
         found = {mode: [] for mode in MEMCPY_MODES}
         for _ in range(3):
             for mode in MEMCPY_MODES:
-                found[mode].append(memcpy_ceiling(size, 1, mode))
+                found[mode].append(memcpy_rate(size, mode))
         if state.fast(state.read()) or attempt == tries - 1:
             break
         log(f"{size:5d} B  memcpy: the machine left the fast state; again")
@@ -579,14 +582,12 @@ def add_memcpy_round(memcpy, size, state, tries=3):
         log(f"{size:5d} B  memcpy {mode:8s} {memcpy[mode][-1]:7.2f} GB/s")
 
 
-def memcpy_ceiling(size, runs, mode="pool"):
-    """GB/s of Benchmarks/memcpy_rate.c on the sender's core, median of `runs` 1 s runs;
-    `mode` pool (the issue's ceiling: each frame read from a 2 MiB pool) or template (each
-    frame read from one place, as memifctl source with one flow)."""
-    exe = compiled("memcpy_rate.c")
-    rates = [float(subprocess.run([exe, str(size), "1.0", str(SENDER_CPU), mode], check=True, capture_output=True,
-                                  text=True).stdout) for _ in range(runs)]
-    return statistics.median(rates)
+def memcpy_rate(size, mode="pool"):
+    """GB/s of one 1 s run of Benchmarks/memcpy_rate.c on the sender's core; `mode` pool (the
+    issue's ceiling: each frame read from a 2 MiB pool) or template (each frame read from
+    one place, as memifctl source with one flow)."""
+    return float(subprocess.run([compiled("memcpy_rate.c"), str(size), "1.0", str(SENDER_CPU), mode], check=True,
+                                capture_output=True, text=True).stdout)
 
 
 def for_valgrind(binary, copy):
@@ -712,7 +713,7 @@ def markdown(result):
     lines += [f"| {key} | {value:g} |" for key, value in result["allocations"].items()]
     pooled = result.get("pooled_source_1500")
     if pooled is not None:
-        runs = result["pooled_source_1500"]["memcpy_runs_gbytes"]
+        runs = pooled["memcpy_runs_gbytes"]
         lines += ["", f"Copy ceiling at {COPY_SIZE} B, both sides reading their frames the same way (median "
                   "of one memcpy reading per round, taken in the fast state): C memcpy between two 2 MiB pools "
                   f"{result['memcpy_gbytes']:.1f} GB/s (rounds {' '.join(f'{x:.1f}' for x in runs['pool'])}), "

@@ -45,8 +45,7 @@ struct Source: ParsableCommand {
     func validate() throws {
         guard (42...65535).contains(size) else { throw ValidationError("--size must be 42...65535 bytes") }
         guard (1...65536).contains(flows) else { throw ValidationError("--flows must be 1...65536") }
-        let slots = (size + TestFrame.poolSlot - 1) / TestFrame.poolSlot
-        guard flows == 1 || flows * slots * TestFrame.poolSlot <= 256 << 20 else {
+        guard flows == 1 || flows * TestFrame.slotStride(size: size) <= 256 << 20 else {
             throw ValidationError("--flows \(flows) of \(size) B would take more than 256 MiB of frames")
         }
     }

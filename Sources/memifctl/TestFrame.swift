@@ -19,12 +19,15 @@ enum TestFrame {
     /// a DPDK mbuf), or a multiple of 2048 for larger frames.
     static let poolSlot = 2048
 
+    /// Bytes between two flows' frames of `size` in a pool of several.
+    static func slotStride(size: Int) -> Int { (size + poolSlot - 1) / poolSlot * poolSlot }
+
     /// One frame per flow, flow i with UDP source port 9 + i (one flow: the plain template).
     /// Several flows each get their own slot, so a source reads them from a pool of
     /// `flows` slots instead of one cache-resident template.
     static func pool(size: Int, flows: Int, mode: MemifMode) -> Pool {
         if flows == 1 { return Pool(bytes: make(size: size, mode: mode), length: size, stride: size) }
-        let stride = (size + poolSlot - 1) / poolSlot * poolSlot
+        let stride = slotStride(size: size)
         var bytes = [UInt8](repeating: 0, count: stride * flows)
         for flow in 0..<flows {
             let frame = make(size: size, mode: mode, flow: flow)

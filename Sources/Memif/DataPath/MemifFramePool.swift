@@ -1,7 +1,7 @@
 /// A view of frames a source sends in turn: `count` frames of `length` bytes, `stride` bytes
 /// apart, in memory the caller owns. Traffic of several flows (one frame per flow); with
 /// enough of them the frames are read from memory beyond L1, unlike one template.
-public struct MemifFramePool: @unchecked Sendable {
+public struct MemifFramePool {
     /// The first frame; frame i starts `i * stride` bytes after it.
     public let base: UnsafeRawPointer
     public let length: Int
